@@ -108,3 +108,10 @@ def test_device_choice_and_override(monkeypatch):
         monkeypatch.setenv("ATTENTION_LENS_DEVICE", "cuda")
         with pytest.raises(ValueError, match="CUDA is not available"):
             pick_device()
+
+
+def test_batchnorm_counters_and_other_scalars_round_trip(tmp_path):
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2))
+    save_checkpoint(tmp_path / "bn.pt", Checkpoint(kind="tiny", config={}, state_dict=model.state_dict()))
+    got = load_checkpoint(tmp_path / "bn.pt")
+    assert int(got.state_dict["1.num_batches_tracked"]) == 0

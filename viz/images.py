@@ -62,4 +62,4 @@ def _to_rgb(img: Image.Image) -> Image.Image:
 
 def squash(image: np.ndarray, size: int) -> np.ndarray:
     """Resize to size×size ignoring aspect ratio (how Flickr8k training images were made)."""
-    return np.asarray(Image.fromarray(image).resize((size, size), Image.BICUBIC))
+    return np.array(Image.fromarray(image).resize((size, size), Image.BICUBIC))

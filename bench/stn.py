@@ -1,0 +1,67 @@
+"""Speed of the spatial transformer models: ms per image at batch 1, images/s batched.
+
+    python -m bench.stn [--repeats 20] [--batch 256] [--threads N]
+
+Uses the shipped weights when present (else the same architecture, freshly initialised: speed
+does not depend on the weights). Runs on the CPU, and on CUDA when there is one; each number is
+the median of --repeats timed runs after warm-up.
+"""
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from model.stn import MODELS, files, load_model
+from model.stn_net import STCNN, STNConfig
+from train.mnist_data import SIZES
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+
+
+def median_seconds(fn, repeats: int, device) -> float:
+    def timed():
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        t = time.perf_counter()
+        fn()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        return time.perf_counter() - t
+    for _ in range(3):  # warm-up: allocator, cuDNN algorithm choice
+        timed()
+    return statistics.median(timed() for _ in range(repeats))
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--repeats", type=int, default=20)
+    p.add_argument("--batch", type=int, default=256)
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
+    args = p.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads"
+          + (f", {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""))
+    print(f"\n| model | input | device | ms / image (batch 1) | images / s (batch {args.batch}) |")
+    print("|---|---|---|---:|---:|")
+    for name in MODELS:
+        for file, kind in zip(files(name), ("ST-CNN", "CNN")):
+            for device in devices:
+                path = ASSETS / file
+                model = (load_model(path, device) if path.is_file() else
+                         STCNN(STNConfig(input_size=SIZES[name], transformer=kind == "ST-CNN")).to(device).eval())
+                size = model.cfg.input_size
+                one = torch.rand(1, 1, size, size, device=device)
+                many = torch.rand(args.batch, 1, size, size, device=device)
+                with torch.inference_mode():
+                    single = median_seconds(lambda: model(one), args.repeats, device)
+                    batched = median_seconds(lambda: model(many), max(3, args.repeats // 4), device)
+                print(f"| {name} {kind} | {size}×{size} | {device.type} | {1000 * single:.2f} | "
+                      f"{args.batch / batched:,.0f} |")
+
+
+if __name__ == "__main__":
+    main()

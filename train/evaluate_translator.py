@@ -1,0 +1,183 @@
+"""Test-split scores of the translators, one table: score function x (BLEU, chrF, ms per sentence).
+
+    python -m train.evaluate_translator --data ../shared/data/eng-fra
+    python -m train.evaluate_translator --data ../shared/data/eng-fra --ship   # runs/ -> assets/
+
+BLEU and chrF are sacreBLEU's corpus scores (default 13a tokenisation) of the
+detokenised output against the detokenised reference, both lower-cased and
+normalised by the model's tokenizer, one reference per test pair (a source
+sentence with several translations is several pairs; "all refs" scores each
+distinct source once against all of them). Greedy scores use the
+whole test split; ms per sentence is the median time to translate one sentence
+alone (no batching), over ``--timing`` evenly spaced test sentences; beam
+search runs on at most ``--beam-limit`` evenly spaced test pairs (it decodes one
+sentence at a time, which is slow on a CPU).
+
+``--ship`` evaluates ``<runs>/translator_<direction>_<score>[_tutorial]/best.pt``,
+writes ``assets/<same name>.pt`` (fp16 weights, the metrics inside) and its
+``.card.md`` model card, and ``assets/TATOEBA_ATTRIBUTION.md``.
+"""
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import sacrebleu
+import torch
+
+from model.checkpoint import load_checkpoint, model_card, save_checkpoint
+from model.text import detokenize
+from model.translate import ASSETS, load_translator
+from model.translate_decode import beam_search, greedy
+from model.vocab import END
+from train.translate_data import ATTRIBUTION, batches, encode_batch, load
+
+SCORES = ("dot", "general", "concat", "additive")
+TUTORIAL = {"bleu": 48.2, "chrf": 59.6, "exact_match": 32.0, "ms_greedy": 1.5}  # its own code, 2-core CPU, 688 s
+
+
+def decode_all(t, pairs, beam: int = 1, batch_size: int = 128) -> list[list[str]]:
+    """Output words for every pair's source (greedy in batches, beam one sentence at a time)."""
+    device = next(t.model.parameters()).device
+    out = {}
+    if beam == 1:
+        for batch in batches(pairs, batch_size):
+            src, lengths, _, _ = encode_batch(batch, t.src_vocab, t.tgt_vocab, device)
+            for (s, _), d in zip(batch, greedy(t.model, src, lengths)):
+                out[tuple(s)] = d.ids
+    else:
+        for s, _ in pairs:
+            if tuple(s) not in out:
+                src = torch.tensor([t.src_vocab.encode(s) + [t.src_vocab.end]], device=device)
+                out[tuple(s)] = beam_search(t.model, src, torch.tensor([src.size(1)]), beam).ids
+    words = [[t.tgt_vocab.itos[i] for i in out[tuple(s)]] for s, _ in pairs]
+    return [w[:-1] if w and w[-1] == END else w for w in words]
+
+
+def ms_per_sentence(t, pairs, beam: int, n: int) -> float:
+    """Median wall time to translate one sentence alone (encoder + decoder), in ms."""
+    device = next(t.model.parameters()).device
+    times = []
+    for s, _ in pairs[::max(1, len(pairs) // n)][:n]:  # short and long sentences alike
+        src = torch.tensor([t.src_vocab.encode(s) + [t.src_vocab.end]], device=device)
+        lengths = torch.tensor([src.size(1)])
+        start = time.perf_counter()
+        greedy(t.model, src, lengths) if beam == 1 else beam_search(t.model, src, lengths, beam)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def scores(hyps: list[list[str]], pairs) -> dict:
+    refs = [detokenize(t) for _, t in pairs]
+    out = [detokenize(h) for h in hyps]
+    return {"bleu": round(sacrebleu.corpus_bleu(out, [refs]).score, 1),
+            "chrf": round(sacrebleu.corpus_chrf(out, [refs]).score, 1),
+            "exact_match": round(100 * sum(h == t for h, (_, t) in zip(hyps, pairs)) / len(pairs), 1),
+            "bleu_allrefs": all_refs_bleu(out, pairs)}
+
+
+def all_refs_bleu(out: list[str], pairs) -> float:
+    """BLEU per distinct source sentence against all its test translations (Tatoeba often has several)."""
+    groups = {}
+    for hyp, (src, tgt) in zip(out, pairs):
+        groups.setdefault(tuple(src), (hyp, []))[1].append(detokenize(tgt))
+    n = max(len(refs) for _, refs in groups.values())
+    streams = [[refs[i] if i < len(refs) else None for _, refs in groups.values()] for i in range(n)]
+    return round(sacrebleu.corpus_bleu([hyp for hyp, _ in groups.values()], streams).score, 1)
+
+
+def evaluate(t, pairs, beam: int = 5, timing: int = 200, beam_limit: int | None = None) -> dict:
+    """Greedy and beam scores on ``pairs`` and single-sentence decoding times."""
+    m = {f"test_{k}_greedy": v for k, v in scores(decode_all(t, pairs), pairs).items()}
+    if beam > 1:
+        step = -(-len(pairs) // beam_limit) if beam_limit else 1
+        sub = pairs[::step]  # evenly spaced: the file runs from short to long sentences
+        m.update({f"test_{k}_beam{beam}": v for k, v in scores(decode_all(t, sub, beam), sub).items()})
+        if len(sub) < len(pairs):
+            m[f"test_beam{beam}_pairs"] = f"{len(sub)} (every {step}th test pair)"
+    m["test_pairs"] = len(pairs)
+    m["ms_per_sentence_greedy"] = round(ms_per_sentence(t, pairs, 1, timing), 2)
+    if beam > 1:
+        m[f"ms_per_sentence_beam{beam}"] = round(ms_per_sentence(t, pairs, beam, timing), 2)
+    m["sacrebleu"] = f"sacrebleu {sacrebleu.__version__}, corpus_bleu/corpus_chrf defaults (13a), 1 reference"
+    return m
+
+
+def ship(run_ckpt: Path, name: str, metrics: dict) -> Path:
+    """fp16 copy of a run's best checkpoint with its test metrics, plus the model card."""
+    ckpt = load_checkpoint(run_ckpt, kind="translator")
+    last = run_ckpt.parent / "last.pt"  # the run's step count and how long it trained in all
+    if last.is_file():
+        extra = load_checkpoint(last, kind="translator").extra
+        metrics = {"run_steps": extra.get("step"), "run_minutes": round(extra.get("elapsed", 0) / 60, 1), **metrics}
+    ckpt.metrics = {**ckpt.metrics, **metrics}
+    ckpt.extra = {"history": ckpt.extra.get("history", [])}
+    path = ASSETS / f"{name}.pt"
+    save_checkpoint(path, ckpt, half=True)
+    ckpt = load_checkpoint(path, kind="translator")
+    pre = ckpt.preprocessing
+    notes = (f"Seq2seq GRU translator ({pre.get('direction')}), attention score `{ckpt.config['score']}`, "
+             f"data protocol `{pre.get('protocol')}`. Trained with `python -m train.translator`, evaluated and "
+             f"shipped with `python -m train.evaluate_translator --ship`.\n\n"
+             f"Data: {ATTRIBUTION}. See `assets/TATOEBA_ATTRIBUTION.md`.\n\n"
+             "BLEU/chrF: sacreBLEU corpus scores on the test split described below, lower-cased text normalised "
+             "by the model's tokenizer, one reference per pair.")
+    (ASSETS / f"{name}.card.md").write_text(model_card(ckpt, f"Translator {name}", notes))
+    (ASSETS / "TATOEBA_ATTRIBUTION.md").write_text(
+        "# Tatoeba attribution\n\nThe `translator_*` models in this folder were trained on English-French "
+        f"sentence pairs.\n\n{ATTRIBUTION}.\n\nLicense: Creative Commons Attribution 2.0 France "
+        "(https://creativecommons.org/licenses/by/2.0/fr/). The pairs were collected by the Tatoeba Project and "
+        "distributed as `eng-fra.txt` by manythings.org/anki; the models are derived from them and are not "
+        "endorsed by either. The data contains some errors, as any crowd-sourced corpus does.\n")
+    return path
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default="../shared/data/eng-fra")
+    p.add_argument("--direction", default="fr-en", choices=["fr-en", "en-fr"])
+    p.add_argument("--scores", nargs="*", default=list(SCORES), choices=SCORES)
+    p.add_argument("--tutorial", action="store_true", help="also the tutorial-protocol model (additive)")
+    p.add_argument("--beam", type=int, default=5, help="beam width for the second set of scores (1: greedy only)")
+    p.add_argument("--beam-limit", type=int, default=1000, help="beam-search at most N evenly spaced test pairs")
+    p.add_argument("--timing", type=int, default=200, help="sentences timed one by one")
+    p.add_argument("--ship", action="store_true", help="evaluate runs/*/best.pt and write them to assets/")
+    p.add_argument("--runs", default="runs")
+    p.add_argument("--threads", type=int, default=1)
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    jobs = [(f"translator_{args.direction}_{s}", "ours") for s in args.scores]
+    if args.tutorial:
+        jobs.append(("translator_fr-en_additive_tutorial", "tutorial"))
+    data = {}
+    rows = []
+    for name, protocol in jobs:
+        if protocol not in data:
+            data[protocol] = load(args.data, protocol, args.direction)[0]["test"]
+        path = Path(args.runs) / name / "best.pt" if args.ship else ASSETS / f"{name}.pt"
+        if not path.is_file():
+            print(f"skipping {name}: {path} not found")
+            continue
+        t = load_translator(path)
+        m = evaluate(t, data[protocol], args.beam, args.timing, args.beam_limit)
+        if args.ship:
+            print("wrote", ship(path, name, m))
+        rows.append((name, m))
+    b = args.beam
+    head = ["model", "BLEU", "chrF", "exact %", "BLEU all refs", "ms/sent"] + ([f"BLEU b{b}", f"chrF b{b}", f"ms/sent b{b}"] if b > 1 else [])
+    print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
+    for name, m in rows:
+        cells = [name, m["test_bleu_greedy"], m["test_chrf_greedy"], m["test_exact_match_greedy"],
+                 m["test_bleu_allrefs_greedy"], m["ms_per_sentence_greedy"]]
+        if b > 1:
+            cells += [m[f"test_bleu_beam{b}"], m[f"test_chrf_beam{b}"], m[f"ms_per_sentence_beam{b}"]]
+        print("| " + " | ".join(map(str, cells)) + " |")
+    if args.tutorial:
+        print(f"| PyTorch tutorial (its code, greedy) | {TUTORIAL['bleu']} | {TUTORIAL['chrf']} | "
+              f"{TUTORIAL['exact_match']} | | {TUTORIAL['ms_greedy']} |" + (" | | |" if b > 1 else ""))
+
+
+if __name__ == "__main__":
+    main()

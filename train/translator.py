@@ -1,0 +1,162 @@
+"""Train a translator: python -m train.translator --data ../shared/data/eng-fra --score additive
+
+Validation loss after every epoch; ``<out>/<name>/best.pt`` keeps the best
+epoch, ``last.pt`` the latest one with its optimizer, so ``--resume`` goes on
+where a killed run stopped (at the start of the epoch it was in). ``--minutes``
+caps the total training time across resumes; the learning rate is constant
+for the first 70 % of the run (of its epochs or its minutes, whichever ends
+first) and then decays linearly, which is worth a few BLEU over a constant rate.
+Ship the result with ``python -m train.evaluate_translator --ship``.
+"""
+import argparse
+import math
+import random
+import time
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from model.checkpoint import Checkpoint, config_from, load_checkpoint, load_weights, pick_device, save_checkpoint
+from model.translator import Translator, TranslatorConfig
+from model.vocab import Vocab
+from train.translate_data import batches, encode_batch, load
+
+TOKENIZERS = {"ours": "model.text.tokenize", "tutorial": "model.text.tutorial_normalize + split on spaces"}
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", required=True, help="folder with eng-fra.txt.gz, or the file")
+    p.add_argument("--protocol", choices=["ours", "tutorial"], default="ours")
+    p.add_argument("--direction", choices=["fr-en", "en-fr"], default="fr-en")
+    p.add_argument("--score", choices=["dot", "general", "concat", "additive"], default="additive")
+    p.add_argument("--max-len", type=int, default=15, help="tokens per side (protocol ours)")
+    p.add_argument("--min-count", type=int, default=2, help="rarer training words become <unk>")
+    p.add_argument("--emb", type=int, default=256)
+    p.add_argument("--hidden", type=int, default=256)
+    p.add_argument("--dropout", type=float, default=0.2)
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--minutes", type=float, default=None, help="stop after this much training time")
+    p.add_argument("--teacher-forcing", type=float, default=1.0, help="share of steps fed the true word")
+    p.add_argument("--clip", type=float, default=1.0, help="gradient norm clip")
+    p.add_argument("--limit", type=int, default=None, help="use only this many training pairs (timing)")
+    p.add_argument("--threads", type=int, default=1, help="CPU threads (torch.set_num_threads)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="runs")
+    p.add_argument("--name", default=None, help="run name; default translator_<direction>_<score>[_tutorial]")
+    p.add_argument("--resume", action="store_true", help="continue from <out>/<name>/last.pt")
+    return p.parse_args(argv)
+
+
+def run_name(args) -> str:
+    direction = "fr-en" if args.protocol == "tutorial" else args.direction
+    return args.name or f"translator_{direction}_{args.score}" + ("_tutorial" if args.protocol == "tutorial" else "")
+
+
+def lr_at(progress: float, base: float) -> float:
+    """Constant, then linear decay to 5 % over the last 30 % of the run."""
+    return base * max(0.05, min(1.0, (1.0 - progress) / 0.3))
+
+
+@torch.no_grad()
+def evaluate_loss(model, pairs, src_vocab, tgt_vocab, device, batch_size=256) -> float:
+    """Mean per-token cross-entropy with the true previous words."""
+    model.eval()
+    total, count = 0.0, 0
+    for batch in batches(pairs, batch_size):
+        src, lengths, tin, tout = encode_batch(batch, src_vocab, tgt_vocab, device)
+        features, _ = model(src, lengths, tin)
+        real = int((tout != tgt_vocab.pad).sum())
+        total += model.loss(features, tout).item() * real
+        count += real
+    return total / max(count, 1)
+
+
+def make_checkpoint(model, src_vocab, tgt_vocab, args, data_desc, metrics, extra) -> Checkpoint:
+    return Checkpoint(
+        kind="translator", config=model.config, state_dict=model.state_dict(),
+        vocab={"src": src_vocab.itos, "tgt": tgt_vocab.itos},
+        preprocessing={"tokenizer": TOKENIZERS[args.protocol], "protocol": args.protocol,
+                       "direction": data_desc["direction"], "max_len": model.config.max_len,
+                       "source_suffix": "<end>", "min_count": args.min_count},
+        data=data_desc, metrics=metrics, extra=extra)
+
+
+def train(args) -> Path:
+    torch.set_num_threads(args.threads)  # the CPU is shared: one thread unless told otherwise
+    torch.manual_seed(args.seed)
+    device = pick_device()
+    splits, data_desc = load(args.data, args.protocol, args.direction, args.max_len)
+    train_pairs = splits["train"][:args.limit] if args.limit else splits["train"]
+    run_dir = Path(args.out) / run_name(args)
+    last_path, best_path = run_dir / "last.pt", run_dir / "best.pt"
+
+    state = {"epoch": 0, "step": 0, "elapsed": 0.0, "best_val": math.inf, "history": []}
+    if args.resume and last_path.is_file():
+        ckpt = load_checkpoint(last_path, kind="translator")
+        src_vocab, tgt_vocab = Vocab(ckpt.vocab["src"]), Vocab(ckpt.vocab["tgt"])
+        model = load_weights(Translator(config_from(TranslatorConfig, ckpt)), ckpt).to(device)
+        state = {k: ckpt.extra[k] for k in state}
+        optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+        optimizer.load_state_dict(ckpt.extra["optimizer"])
+        print(f"resumed {last_path} at epoch {state['epoch']} ({state['elapsed'] / 60:.1f} min trained)")
+    else:
+        src_vocab = Vocab.build((s for s, _ in train_pairs), args.min_count)
+        tgt_vocab = Vocab.build((t for _, t in train_pairs), args.min_count)
+        max_len = 10 if args.protocol == "tutorial" else args.max_len
+        config = TranslatorConfig(len(src_vocab), len(tgt_vocab), args.emb, args.hidden, args.hidden,
+                                  args.score, args.dropout, max_len)
+        model = Translator(config).to(device)
+        optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"{run_name(args)}: {len(train_pairs):,} training pairs, vocab {len(src_vocab)}/{len(tgt_vocab)}, "
+          f"{n_params / 1e6:.1f} M parameters, device {device}")
+
+    budget = args.minutes * 60 if args.minutes else math.inf
+    steps_per_epoch = math.ceil(len(train_pairs) / args.batch)
+    total_steps = args.epochs * steps_per_epoch
+    while state["epoch"] < args.epochs and state["elapsed"] < budget:
+        model.train()
+        epoch_rng = random.Random(args.seed * 1000 + state["epoch"])  # same batches when an epoch is resumed
+        start, loss_sum, n = time.time(), 0.0, 0
+        bar = tqdm(batches(train_pairs, args.batch, epoch_rng), desc=f"epoch {state['epoch'] + 1}", mininterval=5)
+        for batch in bar:
+            progress = max(state["step"] / total_steps, (state["elapsed"] + time.time() - start) / budget)
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(progress, args.lr)
+            src, lengths, tin, tout = encode_batch(batch, src_vocab, tgt_vocab, device)
+            features, _ = model(src, lengths, tin, teacher_forcing=args.teacher_forcing)
+            loss = model.loss(features, tout)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+            optimizer.step()
+            state["step"] += 1
+            loss_sum, n = loss_sum + loss.item(), n + 1
+            bar.set_postfix(loss=f"{loss_sum / n:.3f}", lr=f"{optimizer.param_groups[0]['lr']:.1e}", refresh=False)
+            if state["elapsed"] + time.time() - start >= budget:
+                break  # out of time: validate and save what we have
+        state["elapsed"] += time.time() - start
+        state["epoch"] += 1
+        val = evaluate_loss(model, splits["val"], src_vocab, tgt_vocab, device)
+        state["history"].append({"epoch": state["epoch"], "train_loss": round(loss_sum / max(n, 1), 4),
+                                 "val_loss": round(val, 4), "minutes": round(state["elapsed"] / 60, 2)})
+        print(f"epoch {state['epoch']}: train loss {loss_sum / max(n, 1):.3f}, val loss {val:.3f}, "
+              f"{state['elapsed'] / 60:.1f} min", flush=True)
+        metrics = {"val_loss": round(val, 4), "epochs": state["epoch"],
+                   "train_minutes": round(state["elapsed"] / 60, 1), "train_pairs": len(train_pairs),
+                   "device": str(device), "threads": args.threads}
+        if val < state["best_val"]:
+            state["best_val"] = val
+            save_checkpoint(best_path, make_checkpoint(model, src_vocab, tgt_vocab, args, data_desc, metrics,
+                                                       {"history": state["history"]}))
+        save_checkpoint(last_path, make_checkpoint(model, src_vocab, tgt_vocab, args, data_desc, metrics,
+                                                   {**state, "optimizer": optimizer.state_dict()}))
+    return best_path
+
+
+if __name__ == "__main__":
+    print("best checkpoint:", train(parse_args()))

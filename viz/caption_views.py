@@ -1,0 +1,136 @@
+"""Views of one caption's attention: per-word statistics, coverage, an animated GIF, soft vs hard.
+
+Pure functions: arrays in, numbers, images, figures or bytes out. ``alphas`` is
+(T, h, w): one map per word, each summing to 1 over the grid the model saw.
+Overlays are drawn with ``viz.overlay.attention_overlay``, so every map is
+stretched over the whole image the user gave, whatever its aspect ratio.
+"""
+import io
+
+import cv2
+import numpy as np
+from matplotlib.figure import Figure
+from PIL import Image, ImageDraw, ImageFont
+
+from viz.overlay import attention_overlay
+
+
+def fit(image: np.ndarray, max_side: int) -> np.ndarray:
+    """Shrink so the longer side is at most ``max_side`` (aspect ratio kept); smaller images are left alone.
+
+    Overlays cost a resize and a blur per word at the image's size; a 12-megapixel
+    photo would make every word slow for no visible gain.
+    """
+    h, w = image.shape[:2]
+    scale = max_side / max(h, w)
+    if scale >= 1:
+        return image
+    return cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+
+
+def coverage(alphas: np.ndarray) -> np.ndarray:
+    """Σ_t α_t: how much attention each location got over the whole caption (h, w).
+
+    The doubly stochastic regulariser of Xu et al. pushes this towards 1 everywhere.
+    """
+    return np.asarray(alphas, dtype=np.float64).sum(0)
+
+
+def attention_entropy(alphas: np.ndarray) -> np.ndarray:
+    """Entropy in nats of each word's map: 0 for one location, log N for a flat map."""
+    p = np.asarray(alphas, dtype=np.float64).reshape(len(alphas), -1)
+    return np.maximum(-(p * np.log(np.clip(p, 1e-12, None))).sum(1), 0)  # a one-hot map gives 0, not -0
+
+
+def entropy_fraction(alphas: np.ndarray) -> np.ndarray:
+    """Entropy as a fraction of its maximum log N, so maps of any grid size compare."""
+    n = np.asarray(alphas)[0].size if len(alphas) else 1
+    return attention_entropy(alphas) / np.log(n) if n > 1 else np.zeros(len(alphas))
+
+
+def near_uniform(alphas: np.ndarray, fraction: float = 0.95) -> np.ndarray:
+    """True per word whose map is nearly flat: the model looked nowhere in particular.
+
+    Flat means entropy above ``fraction`` of log N, or no location holding even twice
+    its uniform share 1/N (a map can be spread out yet peakless).
+    """
+    p = np.asarray(alphas, dtype=np.float64).reshape(len(alphas), -1)
+    return (entropy_fraction(alphas) > fraction) | (p.max(1, initial=0) < 2 / max(p.shape[1], 1))
+
+
+def _wrap(draw: ImageDraw.ImageDraw, words: list[str], font, width: int) -> list[list[int]]:
+    """Greedy line breaking; returns the word indices on each line."""
+    lines, line = [], []
+    for i, word in enumerate(words):
+        trial = " ".join(words[j] for j in line + [i])
+        if line and draw.textlength(trial, font=font) > width:
+            lines.append(line)
+            line = []
+        line.append(i)
+    return lines + [line] if line else lines
+
+
+def caption_frame(image: np.ndarray, words: list[str], alpha: np.ndarray, k: int) -> Image.Image:
+    """The overlay of word k with words 0..k written in a band over the bottom of the image.
+
+    The text sits on the image (not below it) so the frame keeps the image's size.
+    The newest word is yellow, so the eye follows the caption as it is written.
+    """
+    frame = Image.fromarray(attention_overlay(image, alpha)).convert("RGBA")
+    w, h = frame.size
+    font = ImageFont.load_default(size=max(10, min(w, h) // 16))
+    band = Image.new("RGBA", frame.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(band)
+    pad, line_h = max(2, w // 60), font.size + max(2, font.size // 4)
+    lines = _wrap(draw, words[:k + 1], font, w - 2 * pad)
+    top = h - pad - line_h * len(lines)
+    draw.rectangle([0, top - pad, w, h], fill=(0, 0, 0, 160))
+    for n, line in enumerate(lines):
+        x, y = pad, top + n * line_h
+        for i in line:
+            draw.text((x, y), words[i], font=font, fill=(255, 220, 0) if i == k else (255, 255, 255))
+            x += draw.textlength(words[i] + " ", font=font)
+    return Image.alpha_composite(frame, band).convert("RGB")
+
+
+def caption_gif(image: np.ndarray, words: list[str], alphas: np.ndarray, ms_per_word: int = 800,
+                hold_ms: int = 2500) -> bytes:
+    """An animated GIF of the caption being written, one frame per word, looping forever."""
+    if len(words) != len(alphas):
+        raise ValueError(f"{len(words)} words but {len(alphas)} attention maps")
+    if not words:
+        raise ValueError("a caption with no words has no frames")
+    frames = [caption_frame(image, words, a, k) for k, a in enumerate(alphas)]
+    durations = [ms_per_word] * (len(frames) - 1) + [hold_ms]  # the finished caption stays up longer
+    buf = io.BytesIO()
+    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=durations, loop=0,
+                   disposal=1)
+    return buf.getvalue()
+
+
+def aligned_figure(image: np.ndarray, captions: dict[str, tuple[list[str], np.ndarray]],
+                   panel_inches: float = 2.4) -> Figure:
+    """One column per model, one row per word position: word i of each caption side by side.
+
+    ``captions`` maps a model name to (words, alphas). A shorter caption leaves its
+    column blank at the end, so the rows stay aligned by word index.
+    """
+    for name, (words, alphas) in captions.items():
+        if len(words) != len(alphas):
+            raise ValueError(f"{name}: {len(words)} words but {len(alphas)} attention maps")
+    rows = max((len(w) for w, _ in captions.values()), default=0)
+    if rows == 0:
+        raise ValueError("no words to draw")
+    h, w = image.shape[:2]
+    fig = Figure(figsize=(len(captions) * panel_inches, rows * (panel_inches * h / w + 0.35) + 0.4))
+    axes = fig.subplots(rows, len(captions), squeeze=False)
+    for col, (name, (words, alphas)) in enumerate(captions.items()):
+        for row in range(rows):
+            ax = axes[row, col]
+            ax.axis("off")
+            if row < len(words):
+                ax.imshow(attention_overlay(image, alphas[row]))
+                ax.set_title(f"{row + 1}. {words[row]}", fontsize=11)
+        axes[0, col].set_title(f"{name}\n{axes[0, col].get_title()}", fontsize=11)
+    fig.tight_layout()
+    return fig
