@@ -129,7 +129,7 @@ class MovingBaseline:
         self.decay, self.value, self.started = decay, value, False
 
     def update(self, reward: torch.Tensor) -> float:
-        r = float(reward.mean())
+        r = reward.detach().mean().item()
         self.value = r if not self.started else self.decay * self.value + (1 - self.decay) * r
         self.started = True
         return self.value

@@ -1,12 +1,13 @@
 """Translator tokenizer and data protocols, on tiny pair files of our own (no shared data)."""
 import gzip
+import random
 import unicodedata
 
 import pytest
 
 from model.text import detokenize, tokenize, tutorial_normalize
-from train.translate_data import batches, encode_batch, load_ours, load_tutorial, split_of
 from model.vocab import Vocab
+from train.translate_data import batches, encode_batch, load_ours, load_tutorial, split_of
 
 
 def write_pairs(path, pairs):
@@ -83,7 +84,7 @@ def test_tutorial_protocol_filters_by_prefix_and_length(tmp_path):
 
 def test_batches_cover_every_pair_once_and_pad_with_masks():
     pairs = [([f"w{i}"] * (1 + i % 5), [f"v{i}"] * (1 + i % 3)) for i in range(50)]
-    got = [p for b in batches(pairs, 8, __import__("random").Random(0)) for p in b]
+    got = [p for b in batches(pairs, 8, random.Random(0)) for p in b]
     assert sorted(map(str, got)) == sorted(map(str, pairs))
     vocab_s, vocab_t = Vocab.build(s for s, _ in pairs), Vocab.build(t for _, t in pairs)
     src, lengths, tin, tout = encode_batch(pairs[:5], vocab_s, vocab_t)

@@ -227,7 +227,7 @@ def main(argv=None):
             run.best = max(run.best, scores["BLEU-4"])
             run.bad_epochs = 0 if improved else run.bad_epochs + 1
             print(f"epoch {run.epoch}: val {scores}", flush=True)
-            metrics = {f"val {k} (greedy)": v for k, v in scores.items() if k != "example"}
+            metrics = {f"val {k} (greedy)": v for k, v in scores.items() if k not in ("example", "epoch_minutes")}
             metrics["epochs"] = run.epoch
             if improved:
                 save_checkpoint(out / "best.pt", run.checkpoint(metrics, with_optim=False))

@@ -72,7 +72,7 @@ def table(results: dict, beam: int, split: str) -> str:
 
 def ship(src: str, name: str, scores: dict, beam: int, split: str) -> Path:
     ckpt = load_checkpoint(src, kind="captioner")
-    ckpt.metrics = {**{k: v for k, v in ckpt.metrics.items() if k.startswith("val")},
+    ckpt.metrics = {**{k: v for k, v in ckpt.metrics.items() if k.startswith("val") and "minutes" not in k},
                     **{f"{split} {k} (beam {beam})": v for k, v in scores.items()}}
     ckpt.extra = {k: ckpt.extra[k] for k in ("epoch", "global_step", "history", "args") if k in ckpt.extra}
     dest = CHECKPOINTS[name]

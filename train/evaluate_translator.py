@@ -116,22 +116,30 @@ def ship(run_ckpt: Path, name: str, metrics: dict) -> Path:
     ckpt.extra = {"history": ckpt.extra.get("history", [])}
     path = ASSETS / f"{name}.pt"
     save_checkpoint(path, ckpt, half=True)
+    write_card(path)
+    return path
+
+
+def write_card(path: Path) -> None:
+    """The model card of a shipped checkpoint, and the data attribution next to it."""
     ckpt = load_checkpoint(path, kind="translator")
     pre = ckpt.preprocessing
+    history = "; ".join(f"epoch {h['epoch']}: train loss {h['train_loss']}, val loss {h['val_loss']} "
+                        f"after {h['minutes']} min" for h in ckpt.extra.get("history", []))
     notes = (f"Seq2seq GRU translator ({pre.get('direction')}), attention score `{ckpt.config['score']}`, "
              f"data protocol `{pre.get('protocol')}`. Trained with `python -m train.translator`, evaluated and "
              f"shipped with `python -m train.evaluate_translator --ship`.\n\n"
              f"Data: {ATTRIBUTION}. See `assets/TATOEBA_ATTRIBUTION.md`.\n\n"
              "BLEU/chrF: sacreBLEU corpus scores on the test split described below, lower-cased text normalised "
-             "by the model's tokenizer, one reference per pair.")
-    (ASSETS / f"{name}.card.md").write_text(model_card(ckpt, f"Translator {name}", notes))
+             "by the model's tokenizer, one reference per pair.\n\n"
+             f"Training history (an epoch cut short by the time budget counts as one): {history or 'not recorded'}.")
+    (ASSETS / f"{path.stem}.card.md").write_text(model_card(ckpt, f"Translator {path.stem}", notes))
     (ASSETS / "TATOEBA_ATTRIBUTION.md").write_text(
         "# Tatoeba attribution\n\nThe `translator_*` models in this folder were trained on English-French "
         f"sentence pairs.\n\n{ATTRIBUTION}.\n\nLicense: Creative Commons Attribution 2.0 France "
         "(https://creativecommons.org/licenses/by/2.0/fr/). The pairs were collected by the Tatoeba Project and "
         "distributed as `eng-fra.txt` by manythings.org/anki; the models are derived from them and are not "
         "endorsed by either. The data contains some errors, as any crowd-sourced corpus does.\n")
-    return path
 
 
 def main(argv=None):
@@ -166,7 +174,8 @@ def main(argv=None):
             print("wrote", ship(path, name, m))
         rows.append((name, m))
     b = args.beam
-    head = ["model", "BLEU", "chrF", "exact %", "BLEU all refs", "ms/sent"] + ([f"BLEU b{b}", f"chrF b{b}", f"ms/sent b{b}"] if b > 1 else [])
+    head = ["model", "BLEU", "chrF", "exact %", "BLEU all refs", "ms/sent"]
+    head += [f"BLEU b{b}", f"chrF b{b}", f"ms/sent b{b}"] if b > 1 else []
     print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
     for name, m in rows:
         cells = [name, m["test_bleu_greedy"], m["test_chrf_greedy"], m["test_exact_match_greedy"],

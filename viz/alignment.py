@@ -4,6 +4,7 @@ Pure functions: a matrix and its two token lists in, a figure or bytes out.
 Plotly for the interactive page, matplotlib for the static PNG download.
 """
 import io
+import warnings
 
 import matplotlib
 import numpy as np
@@ -73,5 +74,7 @@ def _plain(token: str) -> str:
 def alignment_png(alignment, source_tokens: list[str], target_tokens: list[str], title: str = "") -> bytes:
     """PNG bytes of ``alignment_figure``, for a download button."""
     buf = io.BytesIO()
-    alignment_figure(alignment, source_tokens, target_tokens, title).savefig(buf, format="png")
+    with warnings.catch_warnings():  # emoji or CJK words are drawn as boxes; that is not worth a warning
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        alignment_figure(alignment, source_tokens, target_tokens, title).savefig(buf, format="png")
     return buf.getvalue()
