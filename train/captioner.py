@@ -128,7 +128,7 @@ def loss_on_batch(run: Run, ann, ids, generator):
     parts = {"nll": (nll.sum() / tokens).item()}
     if run.config.attention == "hard":
         reward = -nll.sum(1)  # log p(y | s, a): the caption's log-likelihood under the sampled locations
-        b = run.baseline.value if run.baseline.started else float(reward.mean())
+        b = run.baseline.value if run.baseline.started else reward.detach().mean().item()
         rl = reinforce_loss(loc_lp, reward, b, probs=alphas, mask=mask, entropy_weight=a.entropy)
         loss = loss + a.reinforce * rl / (tokens / ids.size(0))  # per token, like the NLL
         run.baseline.update(reward)
