@@ -13,7 +13,6 @@ import argparse
 import os
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -25,27 +24,14 @@ from model.caption_decode import beam_search, greedy  # noqa: E402
 from model.caption_pipeline import CHECKPOINTS, CaptionPipeline  # noqa: E402
 from viz.images import load_image  # noqa: E402
 from viz.overlay import attention_overlay  # noqa: E402
+from bench.timing import timed_runs  # noqa: E402
 
 SAMPLES = Path(__file__).resolve().parent.parent / "assets" / "samples"
 
 
-def sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def ms_per_item(fn, items, device, repeats: int) -> list[float]:
     """Run fn over every item, ``repeats`` times after a warm-up; ms per item for each pass."""
-    runs = []
-    for r in range(repeats + 1):
-        sync(device)
-        start = time.perf_counter()
-        for item in items:
-            fn(item)
-        sync(device)
-        if r:  # pass 0 warms up the allocator, cuDNN and the caches
-            runs.append((time.perf_counter() - start) * 1000 / len(items))
-    return runs
+    return [1000 * t / len(items) for t in timed_runs(lambda: [fn(item) for item in items], device, repeats)]
 
 
 def row(device, step: str, model: str, runs: list[float], unit: str = "ms/image"):

@@ -8,11 +8,11 @@ the median of --repeats timed runs after warm-up.
 """
 import argparse
 import statistics
-import time
 from pathlib import Path
 
 import torch
 
+from bench.timing import timed_runs
 from model.stn import MODELS, files, load_model
 from model.stn_net import STCNN, STNConfig
 from train.mnist_data import SIZES
@@ -21,17 +21,7 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 
 def median_seconds(fn, repeats: int, device) -> float:
-    def timed():
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        t = time.perf_counter()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        return time.perf_counter() - t
-    for _ in range(3):  # warm-up: allocator, cuDNN algorithm choice
-        timed()
-    return statistics.median(timed() for _ in range(repeats))
+    return statistics.median(timed_runs(fn, device, repeats, warmup=3))
 
 
 def main(argv=None):

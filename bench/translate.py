@@ -7,10 +7,10 @@ runs over the same sentences; no data set needed.
 """
 import argparse
 import statistics
-import time
 
 import torch
 
+from bench.timing import timed_runs
 from model.translate import ASSETS, asset_name, load_translator
 from model.translate_decode import beam_search, greedy
 
@@ -24,38 +24,23 @@ SENTENCES = [
 ]
 
 
-def sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
 def encoded(t, device):
     return [torch.tensor([t.src_vocab.encode(t.tokenize(s)) + [t.src_vocab.end]], device=device) for s in SENTENCES]
 
 
 def ms_per_sentence(t, sources, device, beam: int, repeats: int) -> float:
-    runs = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+    def one_pass():
         for src in sources:
             lengths = torch.tensor([src.size(1)])
             greedy(t.model, src, lengths) if beam == 1 else beam_search(t.model, src, lengths, beam)
-        sync(device)
-        runs.append((time.perf_counter() - start) * 1000 / len(sources))
-    return statistics.median(runs)
+    return 1000 * statistics.median(timed_runs(one_pass, device, repeats, warmup=0)) / len(sources)
 
 
 def sentences_per_second(t, sources, device, batch: int, repeats: int) -> float:
     rows = [sources[i % len(sources)][0] for i in range(batch)]
     lengths = torch.tensor([len(r) for r in rows])
     src = torch.nn.utils.rnn.pad_sequence(rows, batch_first=True, padding_value=t.src_vocab.pad)
-    runs = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        greedy(t.model, src, lengths)
-        sync(device)
-        runs.append(batch / (time.perf_counter() - start))
-    return statistics.median(runs)
+    return batch / statistics.median(timed_runs(lambda: greedy(t.model, src, lengths), device, repeats, warmup=0))
 
 
 def main(argv=None):
