@@ -7,21 +7,16 @@ does not depend on the weights). Runs on the CPU, and on CUDA when there is one;
 the median of --repeats timed runs after warm-up.
 """
 import argparse
-import statistics
 from pathlib import Path
 
 import torch
 
-from bench.timing import timed_runs
+from bench.timing import spread, timed_runs
 from model.stn import MODELS, files, load_model
 from model.stn_net import STCNN, STNConfig
 from train.mnist_data import SIZES
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-
-
-def median_seconds(fn, repeats: int, device) -> float:
-    return statistics.median(timed_runs(fn, device, repeats, warmup=3))
 
 
 def main(argv=None):
@@ -35,6 +30,7 @@ def main(argv=None):
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads"
           + (f", {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""))
+    print(f"median (min–max) of {args.repeats} runs at batch 1, {max(3, args.repeats // 4)} batched")
     print(f"\n| model | input | device | ms / image (batch 1) | images / s (batch {args.batch}) |")
     print("|---|---|---|---:|---:|")
     for name in MODELS:
@@ -47,10 +43,11 @@ def main(argv=None):
                 one = torch.rand(1, 1, size, size, device=device)
                 many = torch.rand(args.batch, 1, size, size, device=device)
                 with torch.inference_mode():
-                    single = median_seconds(lambda: model(one), args.repeats, device)
-                    batched = median_seconds(lambda: model(many), max(3, args.repeats // 4), device)
-                print(f"| {name} {kind} | {size}×{size} | {device.type} | {1000 * single:.2f} | "
-                      f"{args.batch / batched:,.0f} |")
+                    single = [1000 * s for s in timed_runs(lambda: model(one), device, args.repeats, warmup=3)]
+                    batched = [args.batch / s for s in
+                               timed_runs(lambda: model(many), device, max(3, args.repeats // 4), warmup=3)]
+                print(f"| {name} {kind} | {size}×{size} | {device.type} | {spread(single, 2)} | "
+                      f"{spread(batched, 0)} |")
 
 
 if __name__ == "__main__":

@@ -6,11 +6,10 @@ with batched greedy decoding. Every number is the median of ``--repeats``
 runs over the same sentences; no data set needed.
 """
 import argparse
-import statistics
 
 import torch
 
-from bench.timing import timed_runs
+from bench.timing import spread, timed_runs
 from model.translate import ASSETS, asset_name, load_translator
 from model.translate_decode import beam_search, greedy
 
@@ -28,19 +27,19 @@ def encoded(t, device):
     return [torch.tensor([t.src_vocab.encode(t.tokenize(s)) + [t.src_vocab.end]], device=device) for s in SENTENCES]
 
 
-def ms_per_sentence(t, sources, device, beam: int, repeats: int) -> float:
+def ms_per_sentence(t, sources, device, beam: int, repeats: int) -> list[float]:
     def one_pass():
         for src in sources:
             lengths = torch.tensor([src.size(1)])
             greedy(t.model, src, lengths) if beam == 1 else beam_search(t.model, src, lengths, beam)
-    return 1000 * statistics.median(timed_runs(one_pass, device, repeats, warmup=0)) / len(sources)
+    return [1000 * s / len(sources) for s in timed_runs(one_pass, device, repeats, warmup=0)]
 
 
-def sentences_per_second(t, sources, device, batch: int, repeats: int) -> float:
+def sentences_per_second(t, sources, device, batch: int, repeats: int) -> list[float]:
     rows = [sources[i % len(sources)][0] for i in range(batch)]
     lengths = torch.tensor([len(r) for r in rows])
     src = torch.nn.utils.rnn.pad_sequence(rows, batch_first=True, padding_value=t.src_vocab.pad)
-    return batch / statistics.median(timed_runs(lambda: greedy(t.model, src, lengths), device, repeats, warmup=0))
+    return [batch / s for s in timed_runs(lambda: greedy(t.model, src, lengths), device, repeats, warmup=0)]
 
 
 def main(argv=None):
@@ -54,7 +53,8 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
-    print(f"{len(SENTENCES)} sentences, median of {args.repeats} repeats, CPU threads {torch.get_num_threads()}")
+    print(f"{len(SENTENCES)} sentences, median (min–max) of {args.repeats} repeats, "
+          f"CPU threads {torch.get_num_threads()}")
     print("| device | score | greedy ms/sentence | beam 5 ms/sentence | batched greedy sentences/s |")
     print("|---|---|---|---|---|")
     for device in devices:
@@ -69,7 +69,7 @@ def main(argv=None):
             row = [ms_per_sentence(t, sources, device, 1, args.repeats),
                    ms_per_sentence(t, sources, device, 5, args.repeats),
                    sentences_per_second(t, sources, device, args.batch, args.repeats)]
-            print(f"| {device.type} | {score} | {row[0]:.1f} | {row[1]:.1f} | {row[2]:.0f} |")
+            print(f"| {device.type} | {score} | {spread(row[0])} | {spread(row[1])} | {spread(row[2], 0)} |")
 
 
 if __name__ == "__main__":

@@ -31,3 +31,10 @@ def test_every_direct_dependency_is_pinned():
                 assert re.fullmatch(r"[A-Za-z0-9_.\-\[\]]+==[\w.+]+", line), f"{name}: {line!r} is not pinned"
     reqs = ROOT.joinpath("requirements.txt").read_text()
     assert "torch==2.14.1" in reqs and "torchvision==0.29.2" in reqs
+
+
+def test_the_hostile_inputs_table_lists_every_tested_input():
+    from tests.test_hostile_inputs import HOSTILE, HOSTILE_TEXT
+    section = ROOT.joinpath("README.md").read_text().split("## Hostile inputs", 1)[1].split("\n## ", 1)[0]
+    rows = {line.split("|")[1].strip() for line in section.splitlines() if line.startswith("| ")}
+    assert set(HOSTILE) | set(HOSTILE_TEXT) <= rows

@@ -37,3 +37,4 @@ def test_hard_model_trains_from_the_soft_one(tiny_flickr, tmp_path, monkeypatch)
                                    "--init", str(tmp_path / "soft" / "best.pt")])
     hard = load_checkpoint(tmp_path / "hard" / "best.pt", kind="captioner")
     assert hard.config["attention"] == "hard" and hard.extra["baseline"] != 0
+    assert hard.extra["epoch"] == 2 and len(hard.extra["history"]) == 2  # the soft epoch, then its own

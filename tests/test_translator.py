@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from model.attention import SCORES
-from model.checkpoint import load_checkpoint
+from model.checkpoint import load_checkpoint, save_checkpoint
 from model.translate import asset_name, load_translator, main, translate
 from model.translate_decode import END_ID, beam_search, greedy
 from model.translator import Translator, TranslatorConfig
@@ -123,6 +123,20 @@ def test_training_lowers_the_loss_and_resumes(reverse_run):
     assert history[-1]["val_loss"] < 0.5 * history[0]["val_loss"]
     assert history[-1]["train_loss"] < history[0]["train_loss"]
     assert load_checkpoint(best).metrics["val_loss"] == min(h["val_loss"] for h in history)
+
+
+def test_init_from_a_shipped_style_checkpoint_continues_its_epochs_and_history(reverse_run, tmp_path):
+    tmp, best = reverse_run
+    shipped = tmp_path / "shipped.pt"
+    save_checkpoint(shipped, load_checkpoint(best), half=True)  # what assets/ holds: fp16, no optimizer
+    before = load_checkpoint(best)
+    out = train(parse_args(["--data", str(tmp), "--batch", "64", "--lr", "1e-3", "--out", str(tmp_path),
+                            "--name", "more", "--init", str(shipped), "--epochs", "1"]))
+    after = load_checkpoint(out.parent / "last.pt")
+    assert after.metrics["epochs"] == before.metrics["epochs"] + 1  # --epochs counts this run only
+    assert [h["epoch"] for h in after.extra["history"]] == [h["epoch"] for h in before.extra["history"]] + [
+        before.metrics["epochs"] + 1]
+    assert after.metrics["val_loss"] < 2 * before.metrics["val_loss"]  # went on from the trained weights
 
 
 def test_trained_reverse_model_attends_to_the_mirrored_source_position(reverse_run):

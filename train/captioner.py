@@ -41,7 +41,7 @@ def parse_args(argv=None):
     p.add_argument("--attention", choices=("soft", "hard"), default="soft")
     p.add_argument("--out", help="run folder (default runs/captioner_<attention>)")
     p.add_argument("--init", help="start from this checkpoint's weights (e.g. the soft model for hard)")
-    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--epochs", type=int, default=20, help="epochs in this run (after --init: on top of its)")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--lr", type=float, default=4e-4)
     p.add_argument("--alpha-c", type=float, default=1.0, help="doubly stochastic regularisation weight")
@@ -88,11 +88,13 @@ class Run:
         self.optim = torch.optim.Adam(self.model.parameters(), lr=args.lr)
         self.baseline = MovingBaseline()
         self.epoch, self.step_in_epoch, self.global_step = 0, 0, 0
+        self.start_epoch = 0  # the epoch this run began at (after --init), so --epochs counts this run's
         self.best, self.bad_epochs, self.history = -1.0, 0, []
         self.ddp = None  # the DistributedDataParallel wrapper under torchrun
 
     def checkpoint(self, metrics: dict, with_optim: bool) -> Checkpoint:
-        extra = {"epoch": self.epoch, "step_in_epoch": self.step_in_epoch, "global_step": self.global_step,
+        extra = {"epoch": self.epoch, "start_epoch": self.start_epoch, "step_in_epoch": self.step_in_epoch,
+                 "global_step": self.global_step,
                  "best": self.best, "bad_epochs": self.bad_epochs, "baseline": self.baseline.value,
                  "history": self.history, "args": vars(self.args)}
         if with_optim:
@@ -111,6 +113,7 @@ class Run:
         if "optim" in e:
             self.optim.load_state_dict(e["optim"])
         self.epoch, self.step_in_epoch, self.global_step = e["epoch"], e["step_in_epoch"], e["global_step"]
+        self.start_epoch = e.get("start_epoch", 0)
         self.best, self.bad_epochs, self.history = e["best"], e["bad_epochs"], e["history"]
         self.baseline = MovingBaseline(value=e["baseline"])
         self.baseline.started = self.global_step > 0
@@ -183,7 +186,11 @@ def main(argv=None):
         if init.vocab["words"] != vocab.itos:
             raise SystemExit(f"{args.init} was trained with another vocabulary")
         load_weights(run.model, init)
-        print(f"initialised from {args.init}")
+        # Epochs count on from the initial model's and its history stays with the weights, so a model
+        # card tells the whole training story; the best score starts afresh.
+        run.epoch, run.history = init.extra.get("epoch", 0), list(init.extra.get("history", []))
+        run.start_epoch = run.epoch
+        print(f"initialised from {args.init} (epoch {run.epoch})")
     run.ddp = torch.nn.parallel.DistributedDataParallel(run.model) if distributed else None
 
     train_set = CaptionSet(splits["train"], captions, vocab)
@@ -192,7 +199,7 @@ def main(argv=None):
     val_names = splits["val"][:args.val_images]
     gen = torch.Generator(device=device).manual_seed(args.seed * 7919 + rank)
     run.model.train()
-    while run.epoch < args.epochs and run.bad_epochs < args.patience:
+    while run.epoch - run.start_epoch < args.epochs and run.bad_epochs < args.patience:
         batches = epoch_batches(lengths, args.batch, run.epoch, args.seed)[rank::world]
         bar = tqdm(batches, initial=run.step_in_epoch, total=len(batches), desc=f"epoch {run.epoch}",
                    disable=rank != 0, mininterval=5)

@@ -46,11 +46,12 @@ def features(names, data_dir, cache_dir, model: CaptionModel, device):
             yield n, annotations(*encoder(model.pre.image_tensor(image)[None].to(device)))
 
 
-def evaluate(model: CaptionModel, names, captions, data_dir, cache_dir, beam, device) -> tuple[dict, dict]:
+def evaluate(model: CaptionModel, names, captions, data_dir, cache_dir, beam, device,
+             location: str | None = None) -> tuple[dict, dict]:
     hyps, t0 = {}, time.perf_counter()
     for n, ann in tqdm(features(names, data_dir, cache_dir, model, device), total=len(names),
-                       desc=f"{model.config.attention} beam {beam}", mininterval=5):
-        d = beam_search(model.decoder, ann, model.vocab.start, model.vocab.end, beam=beam)
+                       desc=f"{model.config.attention} {location or ''} beam {beam}", mininterval=5):
+        d = beam_search(model.decoder, ann, model.vocab.start, model.vocab.end, beam=beam, location=location)
         hyps[n] = " ".join(model.vocab.decode(d.tokens))
     ms = 1000 * (time.perf_counter() - t0) / len(names)
     scores = caption_scores({n: captions[n] for n in names}, hyps)
@@ -65,15 +66,17 @@ def table(results: dict, beam: int, split: str) -> str:
         lines.append(f"| ours, {name} (beam {beam}, {split}) | "
                      + " | ".join(f"{scores.get(c, float('nan')):.1f}" for c in COLUMNS) + " |")
     for name in results:
-        lines.append(f"| Xu et al. 2015, {name} | "
-                     + " | ".join(str(PAPER[name].get(c, "–")) for c in COLUMNS) + " |")
+        if name in PAPER:
+            lines.append(f"| Xu et al. 2015, {name} | "
+                         + " | ".join(str(PAPER[name].get(c, "–")) for c in COLUMNS) + " |")
     return "\n".join(lines)
 
 
-def ship(src: str, name: str, scores: dict, beam: int, split: str) -> Path:
+def ship(src: str, name: str, scores: dict, beam: int, split: str, expected: dict | None = None) -> Path:
     ckpt = load_checkpoint(src, kind="captioner")
     ckpt.metrics = {**{k: v for k, v in ckpt.metrics.items() if k.startswith("val") and "minutes" not in k},
-                    **{f"{split} {k} (beam {beam})": v for k, v in scores.items()}}
+                    **{f"{split} {k} (beam {beam})": v for k, v in scores.items()},
+                    **{f"{split} {k} (beam {beam}, expected context)": v for k, v in (expected or {}).items()}}
     ckpt.extra = {k: ckpt.extra[k] for k in ("epoch", "global_step", "history", "args") if k in ckpt.extra}
     dest = CHECKPOINTS[name]
     save_checkpoint(dest, ckpt, half=True)
@@ -106,6 +109,9 @@ def main(argv=None):
     p.add_argument("--limit", type=int, default=0, help="only the first N images of the split")
     p.add_argument("--ship", action="store_true", help="copy evaluated checkpoints to assets/ with cards")
     p.add_argument("--json", type=Path, help="also write the scores here")
+    p.add_argument("--hard-expected", action="store_true",
+                   help="also decode the hard model with the expected context (alpha-weighted sum), as the "
+                        "authors' evaluation code does when its sampling is off")
     args = p.parse_args(argv)
 
     device = pick_device()
@@ -120,8 +126,14 @@ def main(argv=None):
         scores, hyps = evaluate(model, names, captions, args.data, args.features, args.beam, device)
         results[name] = scores
         print(f"{name}: {scores}\n  e.g. {names[0]}: {hyps[names[0]]}", flush=True)
+        expected = None
+        if name == "hard" and args.hard_expected:
+            expected, hyps = evaluate(model, names, captions, args.data, args.features, args.beam, device,
+                                      location="expected")
+            results["hard, expected context"] = expected
+            print(f"hard, expected context: {expected}\n  e.g. {names[0]}: {hyps[names[0]]}", flush=True)
         if args.ship:
-            print(f"shipped {ship(path, name, scores, args.beam, args.split)}")
+            print(f"shipped {ship(path, name, scores, args.beam, args.split, expected)}")
     print(table(results, args.beam, args.split))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))

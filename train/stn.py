@@ -90,8 +90,8 @@ def error_rate(model, images, labels, device, batch: int = 500) -> float:
     return 100.0 * wrong / max(len(labels), 1)
 
 
-def build(variant: str, kind: str) -> STNConfig:
-    return STNConfig(input_size=SIZES[variant], transformer=(kind == "st"))
+def build(variant: str, kind: str, channels: int = STNConfig.channels, hidden: int = STNConfig.hidden) -> STNConfig:
+    return STNConfig(input_size=SIZES[variant], transformer=(kind == "st"), channels=channels, hidden=hidden)
 
 
 def write_cards(variant: str, assets: Path = ROOT / "assets") -> None:
@@ -141,6 +141,8 @@ def main(argv=None):
                         "(0: epochs alone)")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--channels", type=int, default=STNConfig.channels, help="classifier widths c, 2c, 2c")
+    p.add_argument("--hidden", type=int, default=STNConfig.hidden, help="classifier's fully connected width")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="CPU threads (the machine is shared)")
     p.add_argument("--resume", action="store_true", help="continue from the run directory's last.pt")
@@ -156,7 +158,7 @@ def main(argv=None):
     train_x, train_y = images[:-N_VAL], labels[:-N_VAL]
     val_x, val_y = fixed_set(images[-N_VAL:], args.variant, VAL_SEED), labels[-N_VAL:]
 
-    cfg = build(args.variant, args.model)
+    cfg = build(args.variant, args.model, args.channels, args.hidden)
     model = STCNN(cfg).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     steps_per_epoch = math.ceil(len(train_x) / args.batch)

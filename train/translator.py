@@ -48,6 +48,8 @@ def parse_args(argv=None):
     p.add_argument("--out", default="runs")
     p.add_argument("--name", default=None, help="run name; default translator_<direction>_<score>[_tutorial]")
     p.add_argument("--resume", action="store_true", help="continue from <out>/<name>/last.pt")
+    p.add_argument("--init", help="start from this checkpoint's weights and vocabularies (e.g. a shipped model); "
+                                  "fresh optimizer and schedule, its training history is kept")
     return p.parse_args(argv)
 
 
@@ -94,15 +96,27 @@ def train(args) -> Path:
     run_dir = Path(args.out) / run_name(args)
     last_path, best_path = run_dir / "last.pt", run_dir / "best.pt"
 
-    state = {"epoch": 0, "step": 0, "elapsed": 0.0, "best_val": math.inf, "history": []}
+    # start_*: where this run began (non-zero after --init), so --epochs and --minutes count this run only.
+    state = {"epoch": 0, "step": 0, "elapsed": 0.0, "best_val": math.inf, "history": [],
+             "start_epoch": 0, "start_elapsed": 0.0}
     if args.resume and last_path.is_file():
         ckpt = load_checkpoint(last_path, kind="translator")
         src_vocab, tgt_vocab = Vocab(ckpt.vocab["src"]), Vocab(ckpt.vocab["tgt"])
         model = load_weights(Translator(config_from(TranslatorConfig, ckpt)), ckpt).to(device)
-        state = {k: ckpt.extra[k] for k in state}
+        state = {k: ckpt.extra.get(k, v) for k, v in state.items()}
         optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
         optimizer.load_state_dict(ckpt.extra["optimizer"])
         print(f"resumed {last_path} at epoch {state['epoch']} ({state['elapsed'] / 60:.1f} min trained)")
+    elif args.init:
+        ckpt = load_checkpoint(args.init, kind="translator")
+        src_vocab, tgt_vocab = Vocab(ckpt.vocab["src"]), Vocab(ckpt.vocab["tgt"])
+        model = load_weights(Translator(config_from(TranslatorConfig, ckpt)), ckpt).float().to(device)
+        optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+        # Epoch numbers and minutes go on from the initial model's, so the card tells the whole story.
+        epochs, elapsed = ckpt.metrics.get("epochs", 0), ckpt.metrics.get("train_minutes", 0) * 60
+        state.update(epoch=epochs, elapsed=elapsed, start_epoch=epochs, start_elapsed=elapsed,
+                     history=list(ckpt.extra.get("history", [])))
+        print(f"initialised from {args.init} ({state['epoch']} epochs, {state['elapsed'] / 60:.1f} min trained)")
     else:
         src_vocab = Vocab.build((s for s, _ in train_pairs), args.min_count)
         tgt_vocab = Vocab.build((t for _, t in train_pairs), args.min_count)
@@ -118,13 +132,16 @@ def train(args) -> Path:
     budget = args.minutes * 60 if args.minutes else math.inf
     steps_per_epoch = math.ceil(len(train_pairs) / args.batch)
     total_steps = args.epochs * steps_per_epoch
-    while state["epoch"] < args.epochs and state["elapsed"] < budget:
+    def run_time(now: float = 0.0) -> float:
+        return state["elapsed"] - state["start_elapsed"] + now
+
+    while state["epoch"] - state["start_epoch"] < args.epochs and run_time() < budget:
         model.train()
         epoch_rng = random.Random(args.seed * 1000 + state["epoch"])  # same batches when an epoch is resumed
         start, loss_sum, n = time.time(), 0.0, 0
         bar = tqdm(batches(train_pairs, args.batch, epoch_rng), desc=f"epoch {state['epoch'] + 1}", mininterval=5)
         for batch in bar:
-            progress = max(state["step"] / total_steps, (state["elapsed"] + time.time() - start) / budget)
+            progress = max(state["step"] / total_steps, run_time(time.time() - start) / budget)
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(progress, args.lr)
             src, lengths, tin, tout = encode_batch(batch, src_vocab, tgt_vocab, device)
@@ -137,7 +154,7 @@ def train(args) -> Path:
             state["step"] += 1
             loss_sum, n = loss_sum + loss.item(), n + 1
             bar.set_postfix(loss=f"{loss_sum / n:.3f}", lr=f"{optimizer.param_groups[0]['lr']:.1e}", refresh=False)
-            if state["elapsed"] + time.time() - start >= budget:
+            if run_time(time.time() - start) >= budget:
                 break  # out of time: validate and save what we have
         state["elapsed"] += time.time() - start
         state["epoch"] += 1

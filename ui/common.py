@@ -10,7 +10,6 @@ from viz.images import ImageLoadError, load_image
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "assets"
 SAMPLES = ASSETS / "samples"
-UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "gif"]
 
 
 @st.cache_resource
@@ -40,7 +39,9 @@ def image_input(key: str, label: str = "Upload an image") -> tuple[np.ndarray | 
     session keep working.
     """
     left, right = st.columns([3, 2])
-    upload = left.file_uploader(label, type=UPLOAD_TYPES, key=f"{key}_upload")
+    # No extension filter: Streamlit would refuse other extensions with a traceback, and a renamed
+    # file passes it anyway. load_image decides from the bytes and says why in plain words.
+    upload = left.file_uploader(label, key=f"{key}_upload", help="JPEG, PNG, WebP, BMP or GIF, up to 50 MB.")
     sample = right.selectbox("…or pick a sample", ["(none)"] + sample_names(), key=f"{key}_sample")
     if upload is not None:
         try:

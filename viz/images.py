@@ -29,6 +29,9 @@ def load_image(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         img = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
         raise ImageLoadError("This file is not an image we can read (JPEG, PNG, WebP, BMP or GIF).") from None
+    except Image.DecompressionBombError:  # PIL's own header check, for images far beyond ours
+        raise ImageLoadError(f"The image has hundreds of megapixels; the limit is {max_pixels / 1e6:.0f} "
+                             "megapixels. Please upload a smaller image.") from None
     if img.format not in FORMATS:
         raise ImageLoadError(f"{img.format} files are not supported; use JPEG, PNG, WebP, BMP or GIF.")
     w, h = img.size
