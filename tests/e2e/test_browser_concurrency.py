@@ -1,0 +1,71 @@
+"""Ten people at once: each browser session captions its own image and translates its own sentence.
+
+Sync Playwright drives one thing at a time, so the sessions are interleaved: every
+upload (or sentence) is handed over first, then each session is waited for, while
+the server works on all of them together. Each must show exactly its own result,
+as computed here with the same models and defaults.
+"""
+import io
+
+import pytest
+from PIL import Image
+
+from bench.browser import SAMPLES
+from e2e_helpers import encode, headlines, image_starting, no_traceback, photo, shot
+
+pytestmark = pytest.mark.e2e
+
+SESSIONS = 10
+SENTENCES = [
+    "je suis très fatigué .", "elle est plus grande que moi .", "nous allons à la plage demain .",
+    "il ne sait pas nager .", "j'ai oublié mon parapluie dans le train .", "est-ce que tu parles français ?",
+    "il fait froid aujourd'hui .", "où est la gare ?", "j'aime les chats .", "tom a acheté une voiture .",
+]
+
+
+def images() -> list[tuple[str, bytes]]:
+    """The five sample photos and five drawn pictures: ten sizes, so each session's image is recognisable."""
+    files = [(p.name, p.read_bytes()) for p in sorted(SAMPLES.glob("*.jpg"))]
+    for w, h in [(300, 200), (200, 300), (320, 240), (400, 250), (256, 256)]:
+        files.append((f"drawn_{w}x{h}.png", encode(photo(w, h), "PNG")))
+    return files
+
+
+def test_ten_sessions_each_get_their_own_caption_and_translation(new_app, reference):
+    files = images()
+    assert len(files) == len(SENTENCES) == SESSIONS
+    sizes = [Image.open(io.BytesIO(data)).size for _, data in files]
+    assert len(set(sizes)) == SESSIONS
+    apps = [new_app(wait=False) for _ in range(SESSIONS)]
+    for app in apps:
+        app.settle(0)
+
+    for app, (name, data) in zip(apps, files):
+        mime = "image/png" if name.endswith(".png") else "image/jpeg"
+        app.set_file({"name": name, "mimeType": mime, "buffer": data})
+    for app in apps:
+        app.wait_new_thumbs(old=[])
+    for i, (app, (name, data), (w, h)) in enumerate(zip(apps, files, sizes)):
+        no_traceback(app)
+        assert app.page.locator('[data-testid="stFileChipName"]').inner_text() == name
+        image_starting(app, f"Your image, {w}×{h}")
+        assert headlines(app) == [reference.caption(data)], f"session {i} ({name})"
+    shot(apps[-1], "concurrency_caption_session_10")
+
+    before = [app.runs for app in apps]
+    for app in apps:
+        app.page.locator('[data-testid="stSidebar"] label').filter(has_text="Translate").click()
+    for app, runs in zip(apps, before):
+        app.settle(runs, quiet_s=0)
+    before = [app.runs for app in apps]
+    for app, sentence in zip(apps, SENTENCES):
+        box = app.page.get_by_role("textbox", name="Sentence")
+        box.fill(sentence)
+        box.press("Control+Enter")
+    for app, runs in zip(apps, before):
+        app.settle(runs, quiet_s=0)
+    for i, (app, sentence) in enumerate(zip(apps, SENTENCES)):
+        no_traceback(app)
+        assert app.page.get_by_role("textbox", name="Sentence").input_value() == sentence
+        assert headlines(app) == [reference.translate(sentence).translation], f"session {i} ({sentence})"
+    shot(apps[-1], "concurrency_translate_session_10")
