@@ -69,9 +69,9 @@ def header() -> list[str]:
     ]
 
 
-def run_one(module: str, extra: list[str]) -> tuple[bool, str, float]:
+def run_one(module: str) -> tuple[bool, str, float]:
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", module, *extra], cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", module], cwd=ROOT, capture_output=True, text=True)
     out = proc.stdout.strip()
     if proc.returncode != 0:
         out += f"\n\n**failed** (exit {proc.returncode}):\n\n```\n{proc.stderr.strip()[-2000:]}\n```"
@@ -87,7 +87,7 @@ def main(argv=None) -> int:
     for name in args.only:
         module, what = BENCHES[name]
         print(f"bench: {module} ...", flush=True)
-        passed, out, seconds = run_one(module, [])
+        passed, out, seconds = run_one(module)
         ok &= passed
         lines += ["", f"## {what}", "", f"`python -m {module}` ({seconds:.0f} s)", "", out]
         print(out, flush=True)

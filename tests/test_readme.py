@@ -34,7 +34,7 @@ def test_every_direct_dependency_is_pinned():
 
 
 def test_the_hostile_inputs_table_lists_every_tested_input():
-    from tests.test_hostile_inputs import HOSTILE, HOSTILE_TEXT
+    from tests.hostile import HOSTILE, HOSTILE_TEXT
     section = ROOT.joinpath("README.md").read_text().split("## Hostile inputs", 1)[1].split("\n## ", 1)[0]
     rows = {line.split("|")[1].strip() for line in section.splitlines() if line.startswith("| ")}
     assert set(HOSTILE) | set(HOSTILE_TEXT) <= rows

@@ -87,6 +87,12 @@ def make_checkpoint(model, src_vocab, tgt_vocab, args, data_desc, metrics, extra
         data=data_desc, metrics=metrics, extra=extra)
 
 
+def restore(ckpt, device) -> tuple[Vocab, Vocab, Translator]:
+    """The vocabularies and model a checkpoint holds; an fp16 (shipped) file loads into fp32 weights."""
+    model = load_weights(Translator(config_from(TranslatorConfig, ckpt)), ckpt).to(device)
+    return Vocab(ckpt.vocab["src"]), Vocab(ckpt.vocab["tgt"]), model
+
+
 def train(args) -> Path:
     torch.set_num_threads(args.threads)  # the CPU is shared: one thread unless told otherwise
     torch.manual_seed(args.seed)
@@ -101,16 +107,14 @@ def train(args) -> Path:
              "start_epoch": 0, "start_elapsed": 0.0}
     if args.resume and last_path.is_file():
         ckpt = load_checkpoint(last_path, kind="translator")
-        src_vocab, tgt_vocab = Vocab(ckpt.vocab["src"]), Vocab(ckpt.vocab["tgt"])
-        model = load_weights(Translator(config_from(TranslatorConfig, ckpt)), ckpt).to(device)
+        src_vocab, tgt_vocab, model = restore(ckpt, device)
         state = {k: ckpt.extra.get(k, v) for k, v in state.items()}
         optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
         optimizer.load_state_dict(ckpt.extra["optimizer"])
         print(f"resumed {last_path} at epoch {state['epoch']} ({state['elapsed'] / 60:.1f} min trained)")
     elif args.init:
         ckpt = load_checkpoint(args.init, kind="translator")
-        src_vocab, tgt_vocab = Vocab(ckpt.vocab["src"]), Vocab(ckpt.vocab["tgt"])
-        model = load_weights(Translator(config_from(TranslatorConfig, ckpt)), ckpt).float().to(device)
+        src_vocab, tgt_vocab, model = restore(ckpt, device)
         optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
         # Epoch numbers and minutes go on from the initial model's, so the card tells the whole story.
         epochs, elapsed = ckpt.metrics.get("epochs", 0), ckpt.metrics.get("train_minutes", 0) * 60
@@ -132,6 +136,7 @@ def train(args) -> Path:
     budget = args.minutes * 60 if args.minutes else math.inf
     steps_per_epoch = math.ceil(len(train_pairs) / args.batch)
     total_steps = args.epochs * steps_per_epoch
+
     def run_time(now: float = 0.0) -> float:
         return state["elapsed"] - state["start_elapsed"] + now
 

@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 
 from model.checkpoint import pick_device
-from viz.images import ImageLoadError, load_image
+from viz.images import ACCEPTED, MAX_BYTES, ImageLoadError, load_image
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "assets"
@@ -41,7 +41,7 @@ def image_input(key: str, label: str = "Upload an image") -> tuple[np.ndarray | 
     left, right = st.columns([3, 2])
     # No extension filter: Streamlit would refuse other extensions with a traceback, and a renamed
     # file passes it anyway. load_image decides from the bytes and says why in plain words.
-    upload = left.file_uploader(label, key=f"{key}_upload", help="JPEG, PNG, WebP, BMP or GIF, up to 50 MB.")
+    upload = left.file_uploader(label, key=f"{key}_upload", help=f"{ACCEPTED}, up to {MAX_BYTES // 2**20} MB.")
     sample = right.selectbox("…or pick a sample", ["(none)"] + sample_names(), key=f"{key}_sample")
     if upload is not None:
         try:

@@ -13,6 +13,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 MAX_PIXELS = 40_000_000  # ~ 6300 x 6300: larger is refused before decoding
 MAX_BYTES = 50 * 1024 * 1024
 FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF")
+ACCEPTED = "JPEG, PNG, WebP, BMP or GIF"  # FORMATS, as a person reads them
 
 
 class ImageLoadError(ValueError):
@@ -28,12 +29,12 @@ def load_image(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     try:
         img = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
-        raise ImageLoadError("This file is not an image we can read (JPEG, PNG, WebP, BMP or GIF).") from None
+        raise ImageLoadError(f"This file is not an image we can read ({ACCEPTED}).") from None
     except Image.DecompressionBombError:  # PIL's own header check, for images far beyond ours
         raise ImageLoadError(f"The image has hundreds of megapixels; the limit is {max_pixels / 1e6:.0f} "
                              "megapixels. Please upload a smaller image.") from None
     if img.format not in FORMATS:
-        raise ImageLoadError(f"{img.format} files are not supported; use JPEG, PNG, WebP, BMP or GIF.")
+        raise ImageLoadError(f"{img.format} files are not supported; use {ACCEPTED}.")
     w, h = img.size
     if w * h > max_pixels:  # checked from the header, before any pixel is decoded
         raise ImageLoadError(f"The image is {w}×{h} pixels; the limit is {max_pixels / 1e6:.0f} megapixels. "

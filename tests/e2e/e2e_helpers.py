@@ -74,12 +74,6 @@ def photo(w=240, h=160) -> Image.Image:
     return Image.fromarray(rgb.astype(np.uint8))
 
 
-def encode(img: Image.Image, fmt: str, **kw) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, fmt, **kw)
-    return buf.getvalue()
-
-
 def download(app: App, button: str, filename: str | None = None) -> bytes:
     """Click a download button; the file's bytes (and its suggested name checked, when given)."""
     with app.page.expect_download() as d:

@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 
 from bench.browser import SAMPLES
-from e2e_helpers import encode, headlines, image_starting, no_traceback, photo, shot
+from e2e_helpers import headlines, image_starting, no_traceback, photo, shot
+from tests.hostile import encode
 
 pytestmark = pytest.mark.e2e
 
