@@ -2,8 +2,16 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
+from model.caption_pipeline import CHECKPOINTS
+from model.captioner import Captioner, CaptionerConfig
+from model.checkpoint import Checkpoint, save_checkpoint
+from model.encoder import PREPROCESSING
+from model.vocab import SPECIALS, Vocab
+
+WORDS = 6  # every caption of the tiny captioners has this many words
 COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (30, 40, 220)}
 
 
@@ -27,3 +35,34 @@ def tiny_flickr(tmp_path_factory):
     (root / "captions.tsv").write_text("\n".join(rows) + "\n")
     (root / "splits.json").write_text(json.dumps({"train": names[:8], "val": names[8:10], "test": names[10:]}))
     return root
+
+
+def tiny_captioner(path, attention: str):
+    torch.manual_seed(0 if attention == "soft" else 1)
+    vocab = Vocab(SPECIALS + ("a", "dog", "runs"))
+    cfg = CaptionerConfig(vocab_size=len(vocab), attention=attention, embed_dim=16, hidden_dim=32, attn_dim=16,
+                          dropout=0.0, max_len=WORDS)
+    m = Captioner(cfg)
+    with torch.no_grad():
+        m.L_o.bias[:len(SPECIALS)] = -30  # never <end>, <pad>, <start> or <unk>: WORDS real words
+    save_checkpoint(path, Checkpoint(kind="captioner", config=cfg, state_dict=m.state_dict(),
+                                     vocab={"words": vocab.itos}, preprocessing=PREPROCESSING.to_dict()))
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("captioners")
+    for attention in ("soft", "hard"):
+        tiny_captioner(d / CHECKPOINTS[attention].name, attention)
+    return d
+
+
+@pytest.fixture(scope="module")
+def tiny_dir(tmp_path_factory):
+    """A folder with a tiny soft and hard captioner under the shipped file names. They use the real
+    encoder and random decoders whose <end> (and other special tokens) are made impossible, so every
+    caption has WORDS words."""
+    d = tmp_path_factory.mktemp("captioners")
+    for attention in ("soft", "hard"):
+        tiny_captioner(d / CHECKPOINTS[attention].name, attention)
+    return d

@@ -1,44 +1,15 @@
-"""The Caption page as a user meets it, on tiny throw-away captioners (and on the shipped ones when present).
-
-The tiny checkpoints use the real encoder and random decoders whose <end> (and
-other special tokens) are made impossible, so every caption has max_len words.
-"""
+"""The Caption page as a user meets it, on tiny throw-away captioners (conftest's ``tiny_dir``)
+and on the shipped ones when present."""
 import io
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from model.caption_pipeline import CHECKPOINTS, Caption
-from model.captioner import Captioner, CaptionerConfig
-from model.checkpoint import Checkpoint, save_checkpoint
-from model.encoder import PREPROCESSING
-from model.vocab import SPECIALS, Vocab
+from tests.conftest import WORDS
 from ui.caption_page import DIR_ENV, SAMPLED, checkpoint_paths, grid_png
-
-WORDS = 6
-
-
-def tiny_captioner(path, attention: str):
-    torch.manual_seed(0 if attention == "soft" else 1)
-    vocab = Vocab(SPECIALS + ("a", "dog", "runs"))
-    cfg = CaptionerConfig(vocab_size=len(vocab), attention=attention, embed_dim=16, hidden_dim=32, attn_dim=16,
-                          dropout=0.0, max_len=WORDS)
-    m = Captioner(cfg)
-    with torch.no_grad():
-        m.L_o.bias[:len(SPECIALS)] = -30  # never <end>, <pad>, <start> or <unk>: WORDS real words
-    save_checkpoint(path, Checkpoint(kind="captioner", config=cfg, state_dict=m.state_dict(),
-                                     vocab={"words": vocab.itos}, preprocessing=PREPROCESSING.to_dict()))
-
-
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("captioners")
-    for attention in ("soft", "hard"):
-        tiny_captioner(d / CHECKPOINTS[attention].name, attention)
-    return d
 
 
 def png(w=96, h=40):

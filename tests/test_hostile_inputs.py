@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests.hostile import HOSTILE, HOSTILE_TEXT, rgba_png
-from tests.test_caption_page import captions, open_caption_page, png, rerun, tiny_dir  # noqa: F401 (fixture)
+from tests.test_caption_page import captions, open_caption_page, png, rerun
 from viz.images import ImageLoadError, load_image
 
 
@@ -29,7 +29,7 @@ def test_transparent_pixels_show_as_white_and_opaque_ones_keep_their_colour():
     assert image[:, 5].tolist() == [[200, 0, 0]] * 30
 
 
-def test_every_hostile_upload_on_the_caption_page_then_a_good_one(tiny_dir):  # noqa: F811
+def test_every_hostile_upload_on_the_caption_page_then_a_good_one(tiny_dir):
     at = open_caption_page(tiny_dir)
     rerun(at, tiny_dir, lambda at: at.radio(key="cap_mode").set_value("both"))
     def upload(at, filename, data):

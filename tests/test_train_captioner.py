@@ -14,7 +14,8 @@ def test_train_checkpoint_and_resume(tiny_flickr, tmp_path, monkeypatch):
     monkeypatch.setenv("ATTENTION_LENS_DEVICE", "cpu")
     out, feats = tmp_path / "run", tmp_path / "feats"
     common = ["--data", str(tiny_flickr), "--features", str(feats), "--out", str(out), "--batch", "8",
-              "--hidden", "32", "--embed", "16", "--attn-dim", "16", "--val-images", "2", "--min-count", "1"]
+              "--hidden", "32", "--embed", "16", "--attn-dim", "16", "--val-images", "2", "--min-count", "1",
+              "--lr-decay", "0.5"]
     train_captioner.main(common + ["--epochs", "2", "--max-steps", "3"])  # stops mid-epoch 0
     mid = load_checkpoint(out / "last.pt", kind="captioner")
     assert mid.extra["global_step"] == 3 and mid.extra["epoch"] == 0
@@ -22,7 +23,8 @@ def test_train_checkpoint_and_resume(tiny_flickr, tmp_path, monkeypatch):
     last = load_checkpoint(out / "last.pt", kind="captioner")
     assert last.extra["epoch"] == 2 and last.extra["global_step"] == 10  # 40 captions / 8 = 5 per epoch
     best = load_checkpoint(out / "best.pt", kind="captioner")
-    assert "val BLEU-4 (greedy)" in best.metrics and "optim" not in best.extra
+    assert "val BLEU-4 (beam 3)" in best.metrics and "optim" not in best.extra  # the test's decoding
+    assert last.extra["optim"]["param_groups"][0]["lr"] == 4e-4 * 0.5  # the resumed run kept the decay
     assert "red" in best.vocab["words"] and best.preprocessing["image_size"] == 224
     assert not torch.equal(mid.state_dict["L_o.weight"], last.state_dict["L_o.weight"])
 

@@ -5,7 +5,8 @@
     torchrun --nproc_per_node=2 -m train.captioner --data ... --attention soft   # DDP (gloo on CPU)
 
 Encoder features are cached once (``train.caption_features``). Each epoch ends
-with a validation pass (greedy BLEU-4 / CIDEr) and writes ``last.pt``; a better
+with a validation pass (BLEU-4 / CIDEr, decoded with the beam the test uses:
+greedy scores ranked epochs differently) and writes ``last.pt``; a better
 BLEU-4 also writes ``best.pt``; ``--patience`` epochs without gain stop the
 run. ``last.pt`` is also written every ``--save-every`` steps, and a run
 started again with the same ``--out`` resumes where it stopped.
@@ -21,7 +22,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from model.caption_decode import greedy
+from model.caption_decode import beam_search, greedy
 from model.captioner import Captioner, CaptionerConfig, MovingBaseline, doubly_stochastic, reinforce_loss
 from model.checkpoint import Checkpoint, load_checkpoint, load_weights, pick_device, save_checkpoint
 from model.encoder import PREPROCESSING, annotations
@@ -44,12 +45,14 @@ def parse_args(argv=None):
     p.add_argument("--epochs", type=int, default=20, help="epochs in this run (after --init: on top of its)")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--lr", type=float, default=4e-4)
+    p.add_argument("--lr-decay", type=float, default=1.0, help="learning rate factor per epoch of this run")
     p.add_argument("--alpha-c", type=float, default=1.0, help="doubly stochastic regularisation weight")
     p.add_argument("--entropy", type=float, default=0.002, help="hard: entropy bonus weight on alpha")
     p.add_argument("--reinforce", type=float, default=1.0, help="hard: weight of the REINFORCE term")
     p.add_argument("--semi-sampling", type=float, default=0.5, help="hard: chance a step uses the expected context")
     p.add_argument("--patience", type=int, default=3)
     p.add_argument("--val-images", type=int, default=1000, help="validation images decoded each epoch")
+    p.add_argument("--val-beam", type=int, default=3, help="beam size of the validation pass (1: greedy)")
     p.add_argument("--save-every", type=int, default=100)
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: no limit)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
@@ -140,14 +143,19 @@ def loss_on_batch(run: Run, ann, ids, generator):
 
 
 @torch.no_grad()
-def validate(run: Run, cache: FeatureCache, names: list[str], captions, batch: int = 100) -> dict:
+def validate(run: Run, cache: FeatureCache, names: list[str], captions, beam: int = 1, batch: int = 100) -> dict:
     run.model.eval()
     hyps = {}
     for i in range(0, len(names), batch):
         chunk = names[i:i + batch]
         fine, coarse = cache.load(chunk)
         ann = annotations(fine.to(run.device), coarse.to(run.device))
-        for n, d in zip(chunk, greedy(run.model, ann, run.vocab.start, run.vocab.end)):
+        if beam == 1:
+            decoded = greedy(run.model, ann, run.vocab.start, run.vocab.end)
+        else:
+            decoded = [beam_search(run.model, ann[j:j + 1], run.vocab.start, run.vocab.end, beam=beam)
+                       for j in range(len(chunk))]
+        for n, d in zip(chunk, decoded):
             hyps[n] = " ".join(run.vocab.decode(d.tokens))
     run.model.train()
     scores = caption_scores({n: captions[n] for n in names}, hyps, meteor=False)
@@ -200,6 +208,8 @@ def main(argv=None):
     gen = torch.Generator(device=device).manual_seed(args.seed * 7919 + rank)
     run.model.train()
     while run.epoch - run.start_epoch < args.epochs and run.bad_epochs < args.patience:
+        for group in run.optim.param_groups:  # set each epoch, so a resumed run follows the same schedule
+            group["lr"] = args.lr * args.lr_decay ** (run.epoch - run.start_epoch)
         batches = epoch_batches(lengths, args.batch, run.epoch, args.seed)[rank::world]
         bar = tqdm(batches, initial=run.step_in_epoch, total=len(batches), desc=f"epoch {run.epoch}",
                    disable=rank != 0, mininterval=5)
@@ -227,14 +237,15 @@ def main(argv=None):
             break
         run.epoch, run.step_in_epoch = run.epoch + 1, 0
         if rank == 0:
-            scores = validate(run, cache, val_names, captions)
+            scores = validate(run, cache, val_names, captions, args.val_beam)
             scores["epoch_minutes"] = round((time.time() - t0) / 60, 1)
             run.history.append(scores)
             improved = scores["BLEU-4"] > run.best
             run.best = max(run.best, scores["BLEU-4"])
             run.bad_epochs = 0 if improved else run.bad_epochs + 1
             print(f"epoch {run.epoch}: val {scores}", flush=True)
-            metrics = {f"val {k} (greedy)": v for k, v in scores.items() if k not in ("example", "epoch_minutes")}
+            decoding = "greedy" if args.val_beam == 1 else f"beam {args.val_beam}"
+            metrics = {f"val {k} ({decoding})": v for k, v in scores.items() if k not in ("example", "epoch_minutes")}
             metrics["epochs"] = run.epoch
             if improved:
                 save_checkpoint(out / "best.pt", run.checkpoint(metrics, with_optim=False))
