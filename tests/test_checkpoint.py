@@ -1,10 +1,11 @@
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import torch
 
-from model.checkpoint import (Checkpoint, CheckpointError, config_from, load_checkpoint, load_weights, model_card,
-                              pick_device, save_checkpoint)
+from model.checkpoint import (Checkpoint, CheckpointError, config_from, file_sha256, load_checkpoint, load_weights,
+                              model_card, pick_device, save_checkpoint)
 
 
 @dataclass
@@ -115,3 +116,13 @@ def test_batchnorm_counters_and_other_scalars_round_trip(tmp_path):
     save_checkpoint(tmp_path / "bn.pt", Checkpoint(kind="tiny", config={}, state_dict=model.state_dict()))
     got = load_checkpoint(tmp_path / "bn.pt")
     assert int(got.state_dict["1.num_batches_tracked"]) == 0
+
+
+def test_every_shipped_card_names_its_files_hashes():
+    """A card's hashes are the ones a user can check: the file's, and the weights' that load verifies."""
+    shipped = sorted((Path(__file__).resolve().parent.parent / "assets").glob("*.pt"))
+    assert shipped
+    for path in shipped:
+        card = path.with_name(path.stem + ".card.md").read_text()
+        assert file_sha256(path) in card, path.name
+        assert torch.load(path, weights_only=True)["sha256"] in card, path.name

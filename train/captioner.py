@@ -238,14 +238,16 @@ def main(argv=None):
         run.epoch, run.step_in_epoch = run.epoch + 1, 0
         if rank == 0:
             scores = validate(run, cache, val_names, captions, args.val_beam)
-            scores["epoch_minutes"] = round((time.time() - t0) / 60, 1)
-            run.history.append(scores)
+            decoding = "greedy" if args.val_beam == 1 else f"beam {args.val_beam}"
+            # what the model card needs to tell each epoch's story
+            story = {"attention": run.config.attention, "lr": run.optim.param_groups[0]["lr"],
+                     "val decoding": decoding, "epoch_minutes": round((time.time() - t0) / 60, 1)}
+            run.history.append({**scores, **story})
             improved = scores["BLEU-4"] > run.best
             run.best = max(run.best, scores["BLEU-4"])
             run.bad_epochs = 0 if improved else run.bad_epochs + 1
             print(f"epoch {run.epoch}: val {scores}", flush=True)
-            decoding = "greedy" if args.val_beam == 1 else f"beam {args.val_beam}"
-            metrics = {f"val {k} ({decoding})": v for k, v in scores.items() if k not in ("example", "epoch_minutes")}
+            metrics = {f"val {k} ({decoding})": v for k, v in scores.items() if k != "example"}
             metrics["epochs"] = run.epoch
             if improved:
                 save_checkpoint(out / "best.pt", run.checkpoint(metrics, with_optim=False))

