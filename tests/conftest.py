@@ -51,14 +51,6 @@ def tiny_captioner(path, attention: str):
 
 @pytest.fixture(scope="module")
 def tiny_dir(tmp_path_factory):
-    d = tmp_path_factory.mktemp("captioners")
-    for attention in ("soft", "hard"):
-        tiny_captioner(d / CHECKPOINTS[attention].name, attention)
-    return d
-
-
-@pytest.fixture(scope="module")
-def tiny_dir(tmp_path_factory):
     """A folder with a tiny soft and hard captioner under the shipped file names. They use the real
     encoder and random decoders whose <end> (and other special tokens) are made impossible, so every
     caption has WORDS words."""
