@@ -65,11 +65,17 @@ def file_sha256(path) -> str:
     return h.hexdigest()
 
 
+def fp16(state_dict: dict) -> dict:
+    """Floating-point weights in fp16, as shipped files hold them (half the size); loading casts them
+    back to the model's fp32, so scoring ``fp16(weights)`` scores the file a user gets."""
+    return {k: v.half() if v.is_floating_point() else v for k, v in state_dict.items()}
+
+
 def save_checkpoint(path, ckpt: Checkpoint, *, half: bool = False) -> str:
     """Write atomically (temp file + rename) so a killed run never leaves half a file."""
     sd = {k: v.detach().cpu() for k, v in ckpt.state_dict.items()}
-    if half:  # shipped files: fp16 halves the size; floats are cast back on load
-        sd = {k: v.half() if v.is_floating_point() else v for k, v in sd.items()}
+    if half:
+        sd = fp16(sd)
     blob = {
         "format": FORMAT, "kind": ckpt.kind,
         "config": dataclasses.asdict(ckpt.config) if dataclasses.is_dataclass(ckpt.config) else dict(ckpt.config),

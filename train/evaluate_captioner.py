@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from model.caption_decode import beam_search
 from model.caption_pipeline import CHECKPOINTS, CaptionModel
-from model.checkpoint import load_checkpoint, model_card, pick_device, save_checkpoint
+from model.checkpoint import fp16, load_checkpoint, model_card, pick_device, save_checkpoint
 from model.encoder import Encoder, annotations
 from train.caption_data import FeatureCache, read_captions, read_splits
 from train.caption_metrics import caption_scores
@@ -136,7 +136,10 @@ def main(argv=None):
         if not Path(path).is_file():
             print(f"skipping {name}: {path} not found")
             continue
-        model = CaptionModel(load_checkpoint(path, kind="captioner"), device)
+        ckpt = load_checkpoint(path, kind="captioner")
+        if args.ship:  # score the weights as shipped
+            ckpt.state_dict = fp16(ckpt.state_dict)
+        model = CaptionModel(ckpt, device)
         scores, hyps = evaluate(model, names, captions, args.data, args.features, args.beam, device)
         results[name] = scores
         print(f"{name}: {scores}\n  e.g. {names[0]}: {hyps[names[0]]}", flush=True)

@@ -19,8 +19,8 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from model.checkpoint import (Checkpoint, config_from, load_checkpoint, load_weights, model_card, pick_device,
-                              save_checkpoint)
+from model.checkpoint import (Checkpoint, config_from, fp16, load_checkpoint, load_weights, model_card,
+                              pick_device, save_checkpoint)
 from model.stn_net import STCNN, STNConfig, weights
 from train.mnist_data import SIZES, TEST_SEED, VAL_SEED, VARIANTS, distort, fixed_set, load_mnist
 
@@ -116,8 +116,7 @@ def ship(run: Path, variant: str, kind: str, data_dir, device, assets: Path = RO
     """Score best.pt on the fixed test set and write it to assets/ in fp16, then the cards."""
     best = load_checkpoint(run / "best.pt", kind="stn")
     model = load_weights(STCNN(config_from(STNConfig, best)), best)
-    # score the weights as shipped: fp16 in the file, cast back to fp32 on load
-    model.load_state_dict({k: v.half().float() if v.is_floating_point() else v for k, v in model.state_dict().items()})
+    model.load_state_dict(fp16(model.state_dict()))  # score the weights as shipped
     model.to(device)
     images, labels = load_mnist(data_dir, "t10k")
     test = fixed_set(images, variant, TEST_SEED)
