@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from model.caption_pipeline import CHECKPOINTS, DECODINGS, CaptionPipeline
+from model.caption_pipeline import CHECKPOINTS, DECODINGS, LOCATIONS, CaptionPipeline
 from model.checkpoint import CheckpointError, pick_device
 from viz.images import ImageLoadError, load_image
 from viz.overlay import figure_png, word_grid_figure
@@ -24,6 +24,9 @@ def main(argv=None) -> int:
     p.add_argument("--decoding", choices=DECODINGS, default="beam",
                    help="beam search, greedy, or (hard only) sampled locations")
     p.add_argument("--beam", type=int, default=3, help="beam size, 1-10")
+    p.add_argument("--location", choices=LOCATIONS, default="argmax",
+                   help="hard, beam or greedy: one location per word (argmax) or all of them weighted by "
+                        "alpha (expected: how Xu et al.'s code scores hard models)")
     p.add_argument("--seed", type=int, default=0, help="hard sampling seed")
     p.add_argument("--temperature", type=float, default=1.0, help="hard sampling temperature")
     p.add_argument("--samples", type=int, default=5, help="hard sampling: draws to keep the best of")
@@ -46,7 +49,8 @@ def main(argv=None) -> int:
             print(f"error: {path}: {e}", file=sys.stderr)
             status = 1
             continue
-        c = pipe.caption(image, args.attention, args.decoding, args.beam, args.seed, args.temperature, args.samples)
+        c = pipe.caption(image, args.attention, args.decoding, args.beam, args.seed, args.temperature, args.samples,
+                         args.location)
         if args.json:
             print(json.dumps({"image": str(path), "attention": args.attention, **c.to_json()}))
         else:

@@ -22,6 +22,9 @@ from viz.images import squash
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 CHECKPOINTS = {"soft": ASSETS / "captioner_soft.pt", "hard": ASSETS / "captioner_hard.pt"}
 DECODINGS = ("beam", "greedy", "sample")  # "sample": hard attention with sampled locations
+# Where a hard model looks when decoding is deterministic: its most likely location, or every location
+# weighted by alpha (the expected context), which is how the authors' code decodes hard models for scoring.
+LOCATIONS = ("argmax", "expected")
 
 
 @dataclass
@@ -71,14 +74,21 @@ class CaptionPipeline:
         return annotations(*self.encoder(x))
 
     def caption(self, image: np.ndarray, attention: str = "soft", decoding: str = "beam", beam: int = 3,
-                seed: int = 0, temperature: float = 1.0, samples: int = 5,
+                seed: int = 0, temperature: float = 1.0, samples: int = 5, location: str = "argmax",
                 feats: torch.Tensor | None = None) -> Caption:
-        """Caption one (H, W, 3) uint8 image. Pass ``feats`` (from ``encode``) to share the encoder run."""
+        """Caption one (H, W, 3) uint8 image. Pass ``feats`` (from ``encode``) to share the encoder run.
+
+        ``location`` (one of LOCATIONS) applies to the hard model's beam and greedy decoding; the soft
+        model always uses the expected context.
+        """
         if attention not in self.models:
             raise ValueError(f"no {attention!r} captioner loaded (have: {', '.join(self.models)})")
         if decoding not in DECODINGS:
             raise ValueError(f"decoding must be one of {DECODINGS}, got {decoding!r}")
+        if location not in LOCATIONS:
+            raise ValueError(f"location must be one of {LOCATIONS}, got {location!r}")
         m = self.models[attention]
+        where = location if m.config.attention == "hard" else "expected"
         t0 = time.perf_counter()
         if feats is None:
             feats = self.encode([image])
@@ -90,9 +100,9 @@ class CaptionPipeline:
             d: Decoded = sample_best(m.decoder, feats, start, end, samples=samples, seed=seed,
                                      temperature=temperature)
         elif decoding == "greedy" or beam == 1:
-            d = greedy(m.decoder, feats, start, end)[0]
+            d = greedy(m.decoder, feats, start, end, location=where)[0]
         else:
-            d = beam_search(m.decoder, feats, start, end, beam=beam)
+            d = beam_search(m.decoder, feats, start, end, beam=beam, location=where)
         t2 = time.perf_counter()
         words = m.vocab.decode(d.tokens, strip=False)
         g = m.config.grid

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from model.caption_pipeline import CHECKPOINTS, Caption
 from tests.conftest import WORDS
-from ui.caption_page import DIR_ENV, SAMPLED, checkpoint_paths, grid_png
+from ui.caption_page import ARGMAX, DIR_ENV, EXPECTED, SAMPLED, checkpoint_paths, grid_png
 
 
 def png(w=96, h=40):
@@ -146,3 +146,13 @@ def test_the_shipped_captioners_caption_every_sample(monkeypatch):
         at.selectbox(key="caption_sample").set_value(sample).run()
         assert not at.exception and not at.error, (sample, at.exception, at.error)
         assert len(captions(at)) == 2 and all(c.strip() and c != "(no words)" for c in captions(at)), sample
+
+
+def test_hard_weighted_sum_mode_spreads_the_maps_and_says_so(at, tiny_dir):
+    rerun(at, tiny_dir, lambda at: at.radio(key="cap_mode").set_value("hard"))
+    rerun(at, tiny_dir, lambda at: at.radio(key="cap_hard_how").set_value(EXPECTED))
+    alphas = at.session_state["cap_result"][1]["captions"]["hard"].alphas.reshape(WORDS, -1)
+    assert (alphas.max(1) < 1).all()  # the argmax and sampled modes give one-hot maps
+    assert any("weighted sum of locations" in m.value for m in at.markdown)
+    rerun(at, tiny_dir, lambda at: at.radio(key="cap_hard_how").set_value(ARGMAX))
+    assert (at.session_state["cap_result"][1]["captions"]["hard"].alphas.reshape(WORDS, -1).max(1) == 1).all()

@@ -195,3 +195,24 @@ def test_shipped_checkpoint_translates_sensibly(score):
     hits = [s for s, r in results.items() if SENTENCES[s] in r.target_tokens]
     assert len(hits) >= 3, {s: r.translation for s, r in results.items()}
     assert translate(t, "je suis xyzzyq.").unknown_words == ["xyzzyq"]
+
+
+def test_ship_scores_the_fp16_file_it_ships(reverse_run, tmp_path, monkeypatch):
+    tmp, best = reverse_run
+    from train import evaluate_translator as ev
+    run = tmp_path / "runs" / "translator_fr-en_additive"
+    run.mkdir(parents=True)
+    for name in ("best.pt", "last.pt"):
+        (run / name).write_bytes((best.parent / name).read_bytes())
+    monkeypatch.setattr(ev, "ASSETS", tmp_path / "assets")
+    (tmp_path / "assets").mkdir()
+    scored = []
+    monkeypatch.setattr(ev, "load_translator", lambda path: scored.append(path) or load_translator(path))
+    ev.main(["--data", str(tmp), "--scores", "additive", "--beam", "1", "--timing", "2", "--ship",
+             "--runs", str(tmp_path / "runs")])
+    shipped = tmp_path / "assets" / "translator_fr-en_additive.pt"
+    assert scored == [shipped]
+    ckpt = load_checkpoint(shipped)
+    assert all(v.dtype == torch.float16 for v in ckpt.state_dict.values() if v.is_floating_point())
+    assert ckpt.metrics["test_bleu_greedy"] > 50 and ckpt.metrics["run_steps"] > 0
+    assert "test_bleu_greedy" in (tmp_path / "assets" / "translator_fr-en_additive.card.md").read_text()

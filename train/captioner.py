@@ -53,6 +53,9 @@ def parse_args(argv=None):
     p.add_argument("--patience", type=int, default=3)
     p.add_argument("--val-images", type=int, default=1000, help="validation images decoded each epoch")
     p.add_argument("--val-beam", type=int, default=3, help="beam size of the validation pass (1: greedy)")
+    p.add_argument("--val-location", choices=("expected", "argmax"), default="expected",
+                   help="hard: where the validation pass attends; 'expected' (the weighted sum) is how the "
+                        "authors' code decodes hard models, 'argmax' one location per word as the page shows")
     p.add_argument("--save-every", type=int, default=100)
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: no limit)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
@@ -143,7 +146,8 @@ def loss_on_batch(run: Run, ann, ids, generator):
 
 
 @torch.no_grad()
-def validate(run: Run, cache: FeatureCache, names: list[str], captions, beam: int = 1, batch: int = 100) -> dict:
+def validate(run: Run, cache: FeatureCache, names: list[str], captions, beam: int = 1, location: str = "expected",
+             batch: int = 100) -> dict:
     run.model.eval()
     hyps = {}
     for i in range(0, len(names), batch):
@@ -151,9 +155,10 @@ def validate(run: Run, cache: FeatureCache, names: list[str], captions, beam: in
         fine, coarse = cache.load(chunk)
         ann = annotations(fine.to(run.device), coarse.to(run.device))
         if beam == 1:
-            decoded = greedy(run.model, ann, run.vocab.start, run.vocab.end)
+            decoded = greedy(run.model, ann, run.vocab.start, run.vocab.end, location=location)
         else:
-            decoded = [beam_search(run.model, ann[j:j + 1], run.vocab.start, run.vocab.end, beam=beam)
+            decoded = [beam_search(run.model, ann[j:j + 1], run.vocab.start, run.vocab.end, beam=beam,
+                                   location=location)
                        for j in range(len(chunk))]
         for n, d in zip(chunk, decoded):
             hyps[n] = " ".join(run.vocab.decode(d.tokens))
@@ -237,8 +242,11 @@ def main(argv=None):
             break
         run.epoch, run.step_in_epoch = run.epoch + 1, 0
         if rank == 0:
-            scores = validate(run, cache, val_names, captions, args.val_beam)
+            location = args.val_location if run.config.attention == "hard" else "expected"
+            scores = validate(run, cache, val_names, captions, args.val_beam, location)
             decoding = "greedy" if args.val_beam == 1 else f"beam {args.val_beam}"
+            if run.config.attention == "hard":
+                decoding += ", expected context" if location == "expected" else ", argmax locations"
             # what the model card needs to tell each epoch's story
             story = {"attention": run.config.attention, "lr": run.optim.param_groups[0]["lr"],
                      "val decoding": decoding, "epoch_minutes": round((time.time() - t0) / 60, 1)}

@@ -13,9 +13,9 @@ alone (no batching), over ``--timing`` evenly spaced test sentences; beam
 search runs on at most ``--beam-limit`` evenly spaced test pairs (it decodes one
 sentence at a time, which is slow on a CPU).
 
-``--ship`` evaluates ``<runs>/translator_<direction>_<score>[_tutorial]/best.pt``,
-writes ``assets/<same name>.pt`` (fp16 weights, the metrics inside) and its
-``.card.md`` model card, and ``assets/TATOEBA_ATTRIBUTION.md``.
+``--ship`` copies ``<runs>/translator_<direction>_<score>[_tutorial]/best.pt``
+to ``assets/<same name>.pt`` (fp16 weights), scores that file, writes the
+metrics into it, its ``.card.md`` model card and ``assets/TATOEBA_ATTRIBUTION.md``.
 """
 import argparse
 import statistics
@@ -105,19 +105,26 @@ def evaluate(t, pairs, beam: int = 5, timing: int = 200, beam_limit: int | None 
     return m
 
 
-def ship(run_ckpt: Path, name: str, metrics: dict) -> Path:
-    """fp16 copy of a run's best checkpoint with its test metrics, plus the model card."""
+def ship(run_ckpt: Path, name: str) -> Path:
+    """fp16 copy of a run's best checkpoint, with the run's step count and minutes; scored afterwards."""
     ckpt = load_checkpoint(run_ckpt, kind="translator")
     last = run_ckpt.parent / "last.pt"  # the run's step count and how long it trained in all
     if last.is_file():
         extra = load_checkpoint(last, kind="translator").extra
-        metrics = {"run_steps": extra.get("step"), "run_minutes": round(extra.get("elapsed", 0) / 60, 1), **metrics}
-    ckpt.metrics = {**ckpt.metrics, **metrics}
+        ckpt.metrics = {"run_steps": extra.get("step"), "run_minutes": round(extra.get("elapsed", 0) / 60, 1),
+                        **ckpt.metrics}
     ckpt.extra = {"history": ckpt.extra.get("history", [])}
     path = ASSETS / f"{name}.pt"
     save_checkpoint(path, ckpt, half=True)
-    write_card(path)
     return path
+
+
+def record(path: Path, metrics: dict) -> None:
+    """Add the test metrics of the shipped (fp16) file to it and write its card."""
+    ckpt = load_checkpoint(path, kind="translator")
+    ckpt.metrics = {**ckpt.metrics, **metrics}
+    save_checkpoint(path, ckpt, half=True)
+    write_card(path)
 
 
 def write_card(path: Path) -> None:
@@ -168,10 +175,12 @@ def main(argv=None):
         if not path.is_file():
             print(f"skipping {name}: {path} not found")
             continue
-        t = load_translator(path)
-        m = evaluate(t, data[protocol], args.beam, args.timing, args.beam_limit)
+        if args.ship:  # score the weights as shipped, in fp16
+            path = ship(path, name)
+        m = evaluate(load_translator(path), data[protocol], args.beam, args.timing, args.beam_limit)
         if args.ship:
-            print("wrote", ship(path, name, m))
+            record(path, m)
+            print("wrote", path)
         rows.append((name, m))
     b = args.beam
     head = ["model", "BLEU", "chrF", "exact %", "BLEU all refs", "ms/sent"]

@@ -25,7 +25,10 @@ from viz.overlay import attention_overlay, figure_png, word_grid_figure
 
 DIR_ENV = "ATTENTION_LENS_CAPTIONER_DIR"
 ARGMAX = "most likely location (argmax, beam)"
+EXPECTED = "all locations, weighted (expected context, beam: how the paper scores it)"
 SAMPLED = "sampled locations (seed, temperature, n samples; keep most probable)"
+HARD_HOW = {ARGMAX: "argmax", EXPECTED: "expected", SAMPLED: "sample"}
+HARD_LABEL = {"argmax": "most likely location", "expected": "weighted sum of locations", "sample": "sampled locations"}
 MODES = {"soft": "soft", "hard": "hard", "both": "both, side by side"}
 LARGE, THUMB, EXPORT = 1024, 320, 480  # longest side (px) of the big overlay, the word thumbnails, PNG/GIF
 PER_ROW = 5  # word thumbnails per row for one model
@@ -59,7 +62,7 @@ def get_pipeline(files: tuple[tuple[str, str, int], ...]) -> CaptionPipeline:
 class Settings:
     models: tuple[str, ...]
     beam: int
-    sampled: bool  # hard attention: sampled locations instead of the argmax
+    hard_how: str  # hard attention looks at: "argmax", "expected" (weighted sum) or "sample" (drawn locations)
     seed: int
     temperature: float
     samples: int
@@ -73,19 +76,21 @@ def _controls(available: list[str]) -> Settings:
     beam = right.slider("Beam size (1 = greedy)", 1, 10, 3, key="cap_beam",
                         help="How many partial captions are kept at each step.")
     models = tuple(available) if mode == "both" else (mode,)
-    sampled, seed, temperature, samples = False, 0, 1.0, 5
+    hard_how, seed, temperature, samples = "argmax", 0, 1.0, 5
     if "hard" in models:
-        how = st.radio("Hard attention looks at the", [ARGMAX, SAMPLED], horizontal=True, key="cap_hard_how",
-                       help="The model was trained with sampled locations; the argmax is its most likely choice.")
-        sampled = how == SAMPLED
-        if sampled:
+        how = st.radio("Hard attention looks at", list(HARD_HOW), horizontal=True, key="cap_hard_how",
+                       help="The model was trained with sampled locations (half the steps used the weighted "
+                            "sum). The argmax is its most likely choice; Xu et al.'s evaluation code decodes "
+                            "hard models with the weighted sum, which writes better captions.")
+        hard_how = HARD_HOW[how]
+        if hard_how == "sample":
             a, b, c = st.columns(3)
             seed = int(a.number_input("Seed", 0, 2**31 - 1, 0, key="cap_seed"))
             temperature = b.slider("Temperature", 0.1, 3.0, 1.0, 0.1, key="cap_temperature",
                                    help="Of the location distribution: low is close to the argmax, high to uniform.")
             samples = c.slider("Samples", 1, 20, 5, key="cap_samples",
                                help="Location sequences drawn; the caption the model finds most probable is kept.")
-    return Settings(models, beam, sampled, seed, temperature, samples)
+    return Settings(models, beam, hard_how, seed, temperature, samples)
 
 
 def grid_png(image: np.ndarray, caps: dict) -> bytes:
@@ -102,11 +107,13 @@ def _run(pipe: CaptionPipeline, image: np.ndarray, s: Settings) -> dict:
     start = time.perf_counter()
     feats = pipe.encode([image])
     encoder_ms = 1000 * (time.perf_counter() - start)
-    caps = {name: pipe.caption(image, name, "sample" if name == "hard" and s.sampled else "beam", beam=s.beam,
-                               seed=s.seed, temperature=s.temperature, samples=s.samples, feats=feats)
+    decoding = "sample" if s.hard_how == "sample" else "beam"
+    location = "expected" if s.hard_how == "expected" else "argmax"
+    caps = {name: pipe.caption(image, name, decoding if name == "hard" else "beam", beam=s.beam, seed=s.seed,
+                               temperature=s.temperature, samples=s.samples, location=location, feats=feats)
             for name in s.models}
     thumb, large = fit(image, THUMB), fit(image, LARGE)
-    return {"captions": caps, "encoder_ms": encoder_ms, "device": str(pipe.device),
+    return {"captions": caps, "encoder_ms": encoder_ms, "device": str(pipe.device), "hard_how": s.hard_how,
             "thumbs": {n: [attention_overlay(thumb, a) for a in c.alphas] for n, c in caps.items()},
             "coverage": {n: attention_overlay(large, coverage(c.alphas)) for n, c in caps.items() if c.words}}
 
@@ -185,7 +192,8 @@ def _show(image: np.ndarray, name: str, result: dict):
     caps = result["captions"]
     for column, (model, c) in zip(st.columns(len(caps)), caps.items()):
         with column:
-            st.markdown(f"**{model} attention**")
+            st.markdown(f"**{model} attention**"
+                        + (f" · {HARD_LABEL[result['hard_how']]}" if model == "hard" else ""))
             st.markdown(f"### {_text(c.words)}")
             st.caption(f"log p = {c.log_prob:.2f} · decoder {c.timings_ms['decoder']:.0f} ms")
     st.caption(f"Encoder (shared by the models): {result['encoder_ms']:.0f} ms on {result['device']}.")
