@@ -40,3 +40,5 @@ def test_hard_model_trains_from_the_soft_one(tiny_flickr, tmp_path, monkeypatch)
     hard = load_checkpoint(tmp_path / "hard" / "best.pt", kind="captioner")
     assert hard.config["attention"] == "hard" and hard.extra["baseline"] != 0
     assert hard.extra["epoch"] == 2 and len(hard.extra["history"]) == 2  # the soft epoch, then its own
+    assert hard.extra["history"][-1]["val decoding"] == "beam 3, expected context"  # --val-location default
+    assert "val BLEU-4 (beam 3, expected context)" in hard.metrics

@@ -66,8 +66,8 @@ def table(results: dict, beam: int, split: str) -> str:
     for name, scores in results.items():
         lines.append(f"| ours, {name} (beam {beam}, {split}) | "
                      + " | ".join(f"{scores.get(c, float('nan')):.1f}" for c in COLUMNS) + " |")
-    for name in results:
-        if name in PAPER:
+    for name in PAPER:
+        if any(r.split(",")[0] == name for r in results):
             lines.append(f"| Xu et al. 2015, {name} | "
                          + " | ".join(str(PAPER[name].get(c, "–")) for c in COLUMNS) + " |")
     return "\n".join(lines)
@@ -77,8 +77,9 @@ def ship(src: str, name: str, scores: dict, beam: int, split: str, expected: dic
     ckpt = load_checkpoint(src, kind="captioner")
     # decoding speed stays out: measured beside training jobs it says little (bench/caption.py has it)
     quality = lambda d: {k: v for k, v in (d or {}).items() if k != SPEED}
+    how = f"beam {beam}, argmax locations" if name == "hard" else f"beam {beam}"
     ckpt.metrics = {**{k: v for k, v in ckpt.metrics.items() if k.startswith("val") and "minutes" not in k},
-                    **{f"{split} {k} (beam {beam})": v for k, v in quality(scores).items()},
+                    **{f"{split} {k} ({how})": v for k, v in quality(scores).items()},
                     **{f"{split} {k} (beam {beam}, expected context)": v for k, v in quality(expected).items()}}
     ckpt.extra = {k: ckpt.extra[k] for k in ("epoch", "start_epoch", "global_step", "history", "args")
                   if k in ckpt.extra}
@@ -141,7 +142,7 @@ def main(argv=None):
             ckpt.state_dict = fp16(ckpt.state_dict)
         model = CaptionModel(ckpt, device)
         scores, hyps = evaluate(model, names, captions, args.data, args.features, args.beam, device)
-        results[name] = scores
+        results["hard, argmax locations" if name == "hard" else name] = scores
         print(f"{name}: {scores}\n  e.g. {names[0]}: {hyps[names[0]]}", flush=True)
         expected = None
         if name == "hard" and args.hard_expected:
