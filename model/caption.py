@@ -11,7 +11,8 @@ import json
 import sys
 from pathlib import Path
 
-from model.caption_pipeline import CHECKPOINTS, DECODINGS, LOCATIONS, CaptionPipeline
+from model.caption_decode import LOCATIONS
+from model.caption_pipeline import CHECKPOINTS, DECODINGS, CaptionPipeline
 from model.checkpoint import CheckpointError, pick_device
 from viz.images import ImageLoadError, load_image
 from viz.overlay import figure_png, word_grid_figure
@@ -24,7 +25,7 @@ def main(argv=None) -> int:
     p.add_argument("--decoding", choices=DECODINGS, default="beam",
                    help="beam search, greedy, or (hard only) sampled locations")
     p.add_argument("--beam", type=int, default=3, help="beam size, 1-10")
-    p.add_argument("--location", choices=LOCATIONS, default="argmax",
+    p.add_argument("--location", choices=tuple(LOCATIONS), default="argmax",
                    help="hard, beam or greedy: one location per word (argmax) or all of them weighted by "
                         "alpha (expected: how Xu et al.'s code scores hard models)")
     p.add_argument("--seed", type=int, default=0, help="hard sampling seed")

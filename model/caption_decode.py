@@ -17,6 +17,11 @@ import torch
 from model.captioner import Captioner
 
 
+# Where a hard model can look when decoding is deterministic, and the name reports give each: its most
+# likely location, or every location weighted by alpha (how the authors' code decodes hard models to score them).
+LOCATIONS = {"argmax": "argmax locations", "expected": "expected context"}
+
+
 @dataclass
 class Decoded:
     tokens: list[int]

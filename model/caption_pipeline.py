@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from model.caption_decode import Decoded, beam_search, greedy, sample_best
+from model.caption_decode import LOCATIONS, Decoded, beam_search, greedy, sample_best
 from model.captioner import Captioner, CaptionerConfig
 from model.checkpoint import Checkpoint, config_from, load_checkpoint, load_weights
 from model.encoder import Encoder, Preprocessing, annotations
@@ -22,9 +22,6 @@ from viz.images import squash
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 CHECKPOINTS = {"soft": ASSETS / "captioner_soft.pt", "hard": ASSETS / "captioner_hard.pt"}
 DECODINGS = ("beam", "greedy", "sample")  # "sample": hard attention with sampled locations
-# Where a hard model looks when decoding is deterministic: its most likely location, or every location
-# weighted by alpha (the expected context), which is how the authors' code decodes hard models for scoring.
-LOCATIONS = ("argmax", "expected")
 
 
 @dataclass
@@ -86,7 +83,7 @@ class CaptionPipeline:
         if decoding not in DECODINGS:
             raise ValueError(f"decoding must be one of {DECODINGS}, got {decoding!r}")
         if location not in LOCATIONS:
-            raise ValueError(f"location must be one of {LOCATIONS}, got {location!r}")
+            raise ValueError(f"location must be one of {tuple(LOCATIONS)}, got {location!r}")
         m = self.models[attention]
         where = location if m.config.attention == "hard" else "expected"
         t0 = time.perf_counter()

@@ -22,7 +22,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from model.caption_decode import beam_search, greedy
+from model.caption_decode import LOCATIONS, beam_search, greedy
 from model.captioner import Captioner, CaptionerConfig, MovingBaseline, doubly_stochastic, reinforce_loss
 from model.checkpoint import Checkpoint, load_checkpoint, load_weights, pick_device, save_checkpoint
 from model.encoder import PREPROCESSING, annotations
@@ -53,7 +53,7 @@ def parse_args(argv=None):
     p.add_argument("--patience", type=int, default=3)
     p.add_argument("--val-images", type=int, default=1000, help="validation images decoded each epoch")
     p.add_argument("--val-beam", type=int, default=3, help="beam size of the validation pass (1: greedy)")
-    p.add_argument("--val-location", choices=("expected", "argmax"), default="expected",
+    p.add_argument("--val-location", choices=tuple(LOCATIONS), default="expected",
                    help="hard: where the validation pass attends; 'expected' (the weighted sum) is how the "
                         "authors' code decodes hard models, 'argmax' one location per word as the page shows")
     p.add_argument("--save-every", type=int, default=100)
@@ -246,7 +246,7 @@ def main(argv=None):
             scores = validate(run, cache, val_names, captions, args.val_beam, location)
             decoding = "greedy" if args.val_beam == 1 else f"beam {args.val_beam}"
             if run.config.attention == "hard":
-                decoding += ", expected context" if location == "expected" else ", argmax locations"
+                decoding += f", {LOCATIONS[location]}"
             # what the model card needs to tell each epoch's story
             story = {"attention": run.config.attention, "lr": run.optim.param_groups[0]["lr"],
                      "val decoding": decoding, "epoch_minutes": round((time.time() - t0) / 60, 1)}

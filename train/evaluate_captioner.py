@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from model.caption_decode import beam_search
+from model.caption_decode import LOCATIONS, beam_search
 from model.caption_pipeline import CHECKPOINTS, CaptionModel
 from model.checkpoint import fp16, load_checkpoint, model_card, pick_device, save_checkpoint
 from model.encoder import Encoder, annotations
@@ -77,10 +77,10 @@ def ship(src: str, name: str, scores: dict, beam: int, split: str, expected: dic
     ckpt = load_checkpoint(src, kind="captioner")
     # decoding speed stays out: measured beside training jobs it says little (bench/caption.py has it)
     quality = lambda d: {k: v for k, v in (d or {}).items() if k != SPEED}
-    how = f"beam {beam}, argmax locations" if name == "hard" else f"beam {beam}"
+    how = f"beam {beam}, {LOCATIONS['argmax']}" if name == "hard" else f"beam {beam}"
     ckpt.metrics = {**{k: v for k, v in ckpt.metrics.items() if k.startswith("val") and "minutes" not in k},
                     **{f"{split} {k} ({how})": v for k, v in quality(scores).items()},
-                    **{f"{split} {k} (beam {beam}, expected context)": v for k, v in quality(expected).items()}}
+                    **{f"{split} {k} (beam {beam}, {LOCATIONS['expected']})": v for k, v in quality(expected).items()}}
     ckpt.extra = {k: ckpt.extra[k] for k in ("epoch", "start_epoch", "global_step", "history", "args")
                   if k in ckpt.extra}
     dest = CHECKPOINTS[name]
@@ -142,14 +142,14 @@ def main(argv=None):
             ckpt.state_dict = fp16(ckpt.state_dict)
         model = CaptionModel(ckpt, device)
         scores, hyps = evaluate(model, names, captions, args.data, args.features, args.beam, device)
-        results["hard, argmax locations" if name == "hard" else name] = scores
+        results[f"hard, {LOCATIONS['argmax']}" if name == "hard" else name] = scores
         print(f"{name}: {scores}\n  e.g. {names[0]}: {hyps[names[0]]}", flush=True)
         expected = None
         if name == "hard" and args.hard_expected:
             expected, hyps = evaluate(model, names, captions, args.data, args.features, args.beam, device,
                                       location="expected")
-            results["hard, expected context"] = expected
-            print(f"hard, expected context: {expected}\n  e.g. {names[0]}: {hyps[names[0]]}", flush=True)
+            results[f"hard, {LOCATIONS['expected']}"] = expected
+            print(f"hard, {LOCATIONS['expected']}: {expected}\n  e.g. {names[0]}: {hyps[names[0]]}", flush=True)
         if args.ship:
             print(f"shipped {ship(path, name, scores, args.beam, args.split, expected)}")
     print(table(results, args.beam, args.split))
