@@ -10,7 +10,7 @@ import torch
 from model.checkpoint import Checkpoint, load_checkpoint, load_weights, save_checkpoint
 from model.stn_net import STCNN, STNConfig, weights
 from train.mnist_data import SIZES, VARIANTS, distort, fixed_set, load_mnist
-from train.stn import batches, error_rate, lr_at, train_epoch
+from train.stn import EMA, batches, error_rate, lr_at, train_epoch, training_digits
 
 
 def tiny_digits(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -102,3 +102,32 @@ def test_training_lowers_the_loss_on_a_tiny_set(tmp_path, one_thread):
     again = load_weights(STCNN(model.cfg), load_checkpoint(tmp_path / "m.pt", kind="stn")).eval()
     x = torch.from_numpy(images[:8]).float().div(255).unsqueeze(1)
     assert torch.allclose(model.eval()(x), again(x), atol=1e-5)
+
+
+def test_the_moving_average_trails_the_weights_and_their_batch_norm_statistics(one_thread):
+    torch.manual_seed(0)
+    digits, labels = tiny_digits(40)
+    images = distort(digits, "rts", np.random.default_rng(0))
+    model = STCNN(STNConfig(input_size=42, channels=8, hidden=32, loc_channels=8, loc_hidden=16))
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    slow, exact = EMA(model, 0.9), EMA(model, 0.0)
+    opt = torch.optim.Adam(model.parameters(), lr=4e-3)
+    train_epoch(model, opt, batches(images, labels, 10), "cpu", lambda s: 4e-3, 0, ema=slow)
+    exact.update(model)
+    now, avg = model.state_dict(), slow.module.state_dict()
+    assert all(torch.equal(exact.module.state_dict()[k], v) for k, v in now.items())
+    for name in ("classifier.head.1.weight", "classifier.features.0.1.running_mean"):
+        moved, lag = (now[name] - start[name]).norm(), (now[name] - avg[name]).norm()
+        assert 0 < lag < moved, name  # the average moved, but less far than the weights did
+    assert not any(p.requires_grad for p in slow.module.parameters())
+
+
+def test_elastic_augmentation_warps_the_chosen_fraction_before_the_variant():
+    digits, _ = tiny_digits(200)
+    plain = training_digits(digits, "rts", np.random.default_rng(5))
+    assert np.array_equal(plain, distort(digits, "rts", np.random.default_rng(5)))
+    half = training_digits(digits, "rts", np.random.default_rng(5), elastic=0.5)
+    assert half.shape == (200, 42, 42)
+    assert np.array_equal(half, training_digits(digits, "rts", np.random.default_rng(5), elastic=0.5))
+    assert not np.array_equal(half, plain)
+    assert (half.reshape(200, -1).max(1) > 100).all()  # every digit is still there

@@ -3,6 +3,7 @@
     python -m train.stn --data ../shared/data/mnist --variant rts               # ST-CNN
     python -m train.stn --data ../shared/data/mnist --variant rts --model cnn   # the baseline
     python -m train.stn ... --resume      # go on after a stop; a finished run ships its best again
+    python -m train.stn ... --init assets/stn_rts.pt --elastic 0.5 --ema 0.9995 --lr 2e-4   # fine-tune
 
 Each epoch sees new distortions of 55,000 training digits (seed, epoch); the last 5,000
 training digits, distorted once, are the validation set that picks the best epoch. The run
@@ -10,6 +11,7 @@ directory keeps last.pt (to resume) and best.pt; at the end the best is scored o
 10,000-digit test set and written, in fp16, to assets/stn_<variant>[_cnn].pt with its card.
 """
 import argparse
+import copy
 import math
 import time
 from pathlib import Path
@@ -57,9 +59,39 @@ def batches(images: np.ndarray, labels: np.ndarray, size: int, rng=None):
                torch.from_numpy(labels[idx].astype(np.int64)))
 
 
-def train_epoch(model, opt, data, device, schedule, step: int = 0, progress=None) -> tuple[float, int]:
+class EMA:
+    """Exponential moving average of a model's weights and batch-norm statistics, updated after
+    every step. Late in training the weights still wander between nearby minima from batch to
+    batch; their average generalises better than any one of them (Polyak averaging)."""
+
+    def __init__(self, model: torch.nn.Module, decay: float):
+        self.decay = decay
+        self.module = copy.deepcopy(model).eval().requires_grad_(False)
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module) -> None:
+        for avg, now in zip(self.module.state_dict().values(), model.state_dict().values()):
+            if avg.is_floating_point():
+                avg.lerp_(now, 1 - self.decay)
+            else:
+                avg.copy_(now)
+
+
+def training_digits(digits: np.ndarray, variant: str, rng, elastic: float = 0.0) -> np.ndarray:
+    """One epoch's distorted training digits. ``elastic``: the fraction of digits first given Simard et
+    al.'s elastic warp, an extra augmentation against memorising the 55,000 digits' shapes (the
+    test digits are the variant's alone)."""
+    if elastic:
+        pick = rng.random(len(digits)) < elastic
+        digits = digits.copy()
+        digits[pick] = distort(digits[pick], "e", rng)
+    return distort(digits, variant, rng)
+
+
+def train_epoch(model, opt, data, device, schedule, step: int = 0, progress=None,
+                ema: EMA | None = None) -> tuple[float, int]:
     """One pass over ``data`` (an iterable of batches), or less if ``schedule(step)``, the learning
-    rate, turns None; returns (mean loss, next step)."""
+    rate, turns None; returns (mean loss, next step). ``ema`` is updated after every step."""
     model.train()
     total, count = 0.0, 0
     for x, y in data:
@@ -73,6 +105,8 @@ def train_epoch(model, opt, data, device, schedule, step: int = 0, progress=None
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)  # a wild θ early on must not blow up
         opt.step()
+        if ema is not None:
+            ema.update(model)
         total, count, step = total + loss.item() * len(y), count + len(y), step + 1
         if progress is not None:
             progress.update(len(y))
@@ -142,6 +176,11 @@ def main(argv=None):
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--channels", type=int, default=STNConfig.channels, help="classifier widths c, 2c, 2c")
     p.add_argument("--hidden", type=int, default=STNConfig.hidden, help="classifier's fully connected width")
+    p.add_argument("--init", help="start from this ST-CNN/CNN checkpoint's weights and sizes (fine-tuning)")
+    p.add_argument("--ema", type=float, default=0, metavar="DECAY",
+                   help="validate and keep an exponential moving average of the weights, e.g. 0.9995 (0: off)")
+    p.add_argument("--elastic", type=float, default=0, metavar="FRACTION",
+                   help="elastically warp this fraction of training digits before the variant's distortion")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1, help="CPU threads (the machine is shared)")
     p.add_argument("--resume", action="store_true", help="continue from the run directory's last.pt")
@@ -157,15 +196,26 @@ def main(argv=None):
     train_x, train_y = images[:-N_VAL], labels[:-N_VAL]
     val_x, val_y = fixed_set(images[-N_VAL:], args.variant, VAL_SEED), labels[-N_VAL:]
 
-    cfg = build(args.variant, args.model, args.channels, args.hidden)
-    model = STCNN(cfg).to(device)
+    if args.init:
+        init = load_checkpoint(args.init, kind="stn")
+        cfg = config_from(STNConfig, init)
+        if cfg != build(args.variant, args.model, cfg.channels, cfg.hidden):
+            p.error(f"--init {args.init} is not a {args.variant} {args.model} model")
+        model = load_weights(STCNN(cfg), init).to(device)
+    else:
+        cfg = build(args.variant, args.model, args.channels, args.hidden)
+        model = STCNN(cfg).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    ema = EMA(model, args.ema) if args.ema else None
     steps_per_epoch = math.ceil(len(train_x) / args.batch)
     total = args.epochs * steps_per_epoch
     state = {"epoch": 0, "step": 0, "best_val": float("inf"), "seconds": 0.0}
     if args.resume and (run / "last.pt").is_file():
         last = load_checkpoint(run / "last.pt", kind="stn")
-        load_weights(model, last)
+        load_weights(model, last)  # with --ema: the average; the raw weights are in extra
+        if ema is not None:
+            ema.module.load_state_dict(model.state_dict())
+            model.load_state_dict(last.extra["raw"])
         opt.load_state_dict(last.extra["optimizer"])
         state = last.extra["state"]
         print(f"resumed {run / 'last.pt'} after epoch {state['epoch']}")
@@ -175,6 +225,12 @@ def main(argv=None):
                  "train": f"{len(train_x)} training digits, new distortions every epoch (seed {args.seed}, epoch)",
                  "validation": f"last {N_VAL} training digits, distorted once (seed {VAL_SEED})",
                  "test": f"10,000 test digits, distorted once (seed {TEST_SEED})"}
+    if args.init:
+        data_desc["init"] = f"fine-tuned from {Path(args.init).name} ({init.metrics.get('epochs', '?')} epochs)"
+    if args.elastic:
+        data_desc["augmentation"] = f"{args.elastic:.0%} of training digits elastically warped first (Simard et al.)"
+    if ema is not None:
+        data_desc["weights"] = f"exponential moving average of the training weights, decay {args.ema}"
     print(f"{asset_name(args.variant, args.model)}: {sum(t.numel() for t in model.parameters()):,} parameters, "
           f"{args.epochs} epochs of {steps_per_epoch} steps on {device}")
     # on a shared CPU the speed is unknown in advance: the schedule follows whichever runs out
@@ -185,24 +241,27 @@ def main(argv=None):
     schedule = lambda step: None if progress(step) >= 1 else lr_at(step, progress(step), args.lr)
     while progress(state["step"]) < 1:
         epoch = state["epoch"]
-        x = distort(train_x, args.variant, np.random.default_rng([args.seed, epoch]))
+        x = training_digits(train_x, args.variant, np.random.default_rng([args.seed, epoch]), args.elastic)
         rng = np.random.default_rng([args.seed, epoch, 1])
         with tqdm(total=len(x), desc=f"epoch {epoch + 1}/{args.epochs}", mininterval=10, unit="img") as bar:
             loss, state["step"] = train_epoch(model, opt, batches(x, train_y, args.batch, rng), device,
-                                              schedule, state["step"], bar)
+                                              schedule, state["step"], bar, ema)
             if bar.n == 0:  # the budget ran out while this epoch's data was being made
                 break
-        val = error_rate(model, val_x, val_y, device)
+        scored = model if ema is None else ema.module
+        val = error_rate(scored, val_x, val_y, device)
         state.update(epoch=epoch + 1, seconds=time.time() - start)
         print(f"epoch {epoch + 1}: loss {loss:.4f}, validation error {val:.2f} %, {state['seconds'] / 60:.1f} min")
         metrics = {"val_error_%": round(val, 3), "epochs": epoch + 1, "steps": state["step"],
                    "train_minutes": round(state["seconds"] / 60, 1), "device": str(device), "threads": args.threads}
-        ckpt = Checkpoint(kind="stn", config=cfg, state_dict=weights(model),
+        ckpt = Checkpoint(kind="stn", config=cfg, state_dict=weights(scored),
                           preprocessing=preprocessing(args.variant), data=data_desc, metrics=metrics)
         if val <= state["best_val"]:
             state["best_val"] = val
             save_checkpoint(run / "best.pt", ckpt)
         ckpt.extra = {"optimizer": opt.state_dict(), "state": state}
+        if ema is not None:
+            ckpt.extra["raw"] = weights(model)
         save_checkpoint(run / "last.pt", ckpt)
 
     if not args.no_ship and (run / "best.pt").is_file():
