@@ -226,7 +226,7 @@ def main(argv=None):
                  "validation": f"last {N_VAL} training digits, distorted once (seed {VAL_SEED})",
                  "test": f"10,000 test digits, distorted once (seed {TEST_SEED})"}
     if args.init:
-        data_desc["init"] = f"fine-tuned from {Path(args.init).name} ({init.metrics.get('epochs', '?')} epochs)"
+        data_desc["init"] = f"fine-tuned from {args.init} ({init.metrics.get('epochs', '?')} epochs)"
     if args.elastic:
         data_desc["augmentation"] = f"{args.elastic:.0%} of training digits elastically warped first (Simard et al.)"
     if ema is not None:
