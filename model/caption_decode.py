@@ -30,8 +30,10 @@ class Decoded:
     log_prob: float  # log p(words, <end>) under the model
 
 
-def default_location(model: Captioner) -> str:
-    return "expected" if model.config.attention == "soft" else "argmax"
+def default_location(model: Captioner, requested: str | None = None) -> str:
+    """Where deterministic decoding attends: a soft model always at the expected context, a hard
+    model at the ``requested`` location (one of LOCATIONS), by default its argmax."""
+    return "expected" if model.config.attention == "soft" else requested or "argmax"
 
 
 @torch.no_grad()

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from model.caption_decode import LOCATIONS, Decoded, beam_search, greedy, sample_best
+from model.caption_decode import LOCATIONS, Decoded, beam_search, default_location, greedy, sample_best
 from model.captioner import Captioner, CaptionerConfig
 from model.checkpoint import Checkpoint, config_from, load_checkpoint, load_weights
 from model.encoder import Encoder, Preprocessing, annotations
@@ -85,7 +85,7 @@ class CaptionPipeline:
         if location not in LOCATIONS:
             raise ValueError(f"location must be one of {tuple(LOCATIONS)}, got {location!r}")
         m = self.models[attention]
-        where = location if m.config.attention == "hard" else "expected"
+        where = default_location(m.decoder, location)
         t0 = time.perf_counter()
         if feats is None:
             feats = self.encode([image])

@@ -212,9 +212,8 @@ def main(argv=None):
     state = {"epoch": 0, "step": 0, "best_val": float("inf"), "seconds": 0.0}
     if args.resume and (run / "last.pt").is_file():
         last = load_checkpoint(run / "last.pt", kind="stn")
-        load_weights(model, last)  # with --ema: the average; the raw weights are in extra
+        load_weights(model if ema is None else ema.module, last)  # with --ema last.pt holds the average
         if ema is not None:
-            ema.module.load_state_dict(model.state_dict())
             model.load_state_dict(last.extra["raw"])
         opt.load_state_dict(last.extra["optimizer"])
         state = last.extra["state"]
