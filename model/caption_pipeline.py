@@ -72,11 +72,12 @@ class CaptionPipeline:
 
     def caption(self, image: np.ndarray, attention: str = "soft", decoding: str = "beam", beam: int = 3,
                 seed: int = 0, temperature: float = 1.0, samples: int = 5, location: str = "argmax",
-                feats: torch.Tensor | None = None) -> Caption:
+                feats: torch.Tensor | None = None, length_norm: bool = True) -> Caption:
         """Caption one (H, W, 3) uint8 image. Pass ``feats`` (from ``encode``) to share the encoder run.
 
         ``location`` (one of LOCATIONS) applies to the hard model's beam and greedy decoding; the soft
-        model always uses the expected context.
+        model always uses the expected context. ``length_norm``: beam search returns the finished caption
+        with the best log-probability per word (else in total, which favours short captions).
         """
         if attention not in self.models:
             raise ValueError(f"no {attention!r} captioner loaded (have: {', '.join(self.models)})")
@@ -99,7 +100,7 @@ class CaptionPipeline:
         elif decoding == "greedy" or beam == 1:
             d = greedy(m.decoder, feats, start, end, location=where)[0]
         else:
-            d = beam_search(m.decoder, feats, start, end, beam=beam, location=where)
+            d = beam_search(m.decoder, feats, start, end, beam=beam, location=where, length_norm=length_norm)
         t2 = time.perf_counter()
         words = m.vocab.decode(d.tokens, strip=False)
         g = m.config.grid

@@ -156,3 +156,13 @@ def test_hard_weighted_sum_mode_spreads_the_maps_and_says_so(at, tiny_dir):
     assert any("weighted sum of locations" in m.value for m in at.markdown)
     rerun(at, tiny_dir, lambda at: at.radio(key="cap_hard_how").set_value(ARGMAX))
     assert (at.session_state["cap_result"][1]["captions"]["hard"].alphas.reshape(WORDS, -1).max(1) == 1).all()
+
+
+def test_beam_ranking_per_word_or_in_total_is_the_users_choice(at, tiny_dir):
+    rerun(at, tiny_dir, lambda at: at.radio(key="cap_mode").set_value("both"))
+    assert at.session_state["cap_result"][0][2].per_word  # the default, as the shipped scores are measured
+    rerun(at, tiny_dir, lambda at: at.checkbox(key="cap_per_word").uncheck())
+    assert not at.session_state["cap_result"][0][2].per_word  # captioned again, ranked by the total
+    assert not at.error and len(captions(at)) == 2
+    rerun(at, tiny_dir, lambda at: at.slider(key="cap_beam").set_value(1))
+    assert at.checkbox(key="cap_per_word").disabled  # greedy keeps one caption: nothing to rank

@@ -46,7 +46,21 @@ def test_beam_ends_on_an_untrained_model_and_is_no_worse_than_greedy():
         d = beam_search(model, ann, START, END, beam=beam)
         assert len(d.tokens) <= model.config.max_len and END not in d.tokens
     g = greedy(model, ann, START, END)[0]
-    assert beam_search(model, ann, START, END, beam=5).log_prob >= g.log_prob - 1e-5
+    assert beam_search(model, ann, START, END, beam=5, length_norm=False).log_prob >= g.log_prob - 1e-5
+
+
+def test_beam_ranks_finished_captions_per_word_unless_asked_for_the_total():
+    per_word = lambda d: d.log_prob / (len(d.tokens) + 1)  # + <end>
+    differ = 0
+    for seed in range(8):
+        model, ann = tiny(seed=seed), torch.randn(1, N, D)
+        norm = beam_search(model, ann, START, END, beam=4)
+        total = beam_search(model, ann, START, END, beam=4, length_norm=False)
+        if model.config.max_len in (len(norm.tokens), len(total.tokens)):
+            continue  # unfinished at the cap: no <end> scored
+        assert per_word(norm) >= per_word(total) - 1e-6 and total.log_prob >= norm.log_prob - 1e-6
+        differ += norm.tokens != total.tokens
+    assert differ  # per word, longer captions win some
 
 
 def test_hard_sampling_is_reproducible_per_seed():

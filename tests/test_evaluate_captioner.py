@@ -21,8 +21,8 @@ def test_scores_both_hard_decodings_and_ships_what_it_scored(tiny_flickr, tiny_d
     table = capsys.readouterr().out
     assert "| Xu et al. 2015, hard | 67 | 45.7 | 31.4 | 21.3 |" in table and "ours, hard, expected context" in table
     hard = load_checkpoint(shipped["hard"], kind="captioner")
-    assert hard.metrics["test BLEU-4 (beam 3, argmax locations)"] == scores["hard, argmax locations"]["BLEU-4"]
-    assert hard.metrics["test BLEU-4 (beam 3, expected context)"] == scores["hard, expected context"]["BLEU-4"]
+    assert hard.metrics["test BLEU-4 (beam 3 per word, argmax locations)"] == scores["hard, argmax locations"]["BLEU-4"]
+    assert hard.metrics["test BLEU-4 (beam 3 per word, expected context)"] == scores["hard, expected context"]["BLEU-4"]
     assert all(t.dtype == torch.float16 for t in hard.state_dict.values() if t.is_floating_point())
     card = shipped["hard"].with_name("captioner_hard.card.md").read_text()
     assert hashlib.sha256(shipped["hard"].read_bytes()).hexdigest() in card

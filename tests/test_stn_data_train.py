@@ -1,4 +1,5 @@
 """The distortion generators and the training loop, on tiny digits drawn here (no MNIST needed)."""
+import copy
 import gzip
 import struct
 
@@ -120,6 +121,20 @@ def test_the_moving_average_trails_the_weights_and_their_batch_norm_statistics(o
         moved, lag = (now[name] - start[name]).norm(), (now[name] - avg[name]).norm()
         assert 0 < lag < moved, name  # the average moved, but less far than the weights did
     assert not any(p.requires_grad for p in slow.module.parameters())
+
+
+def test_the_moving_average_of_a_fresh_model_warms_up_instead_of_keeping_its_random_start(one_thread):
+    torch.manual_seed(0)
+    digits, labels = tiny_digits(40)
+    images = distort(digits, "rts", np.random.default_rng(0))
+    model = STCNN(STNConfig(input_size=42, channels=8, hidden=32, loc_channels=8, loc_hidden=16))
+    start = copy.deepcopy(model.state_dict())
+    opt = torch.optim.Adam(model.parameters(), lr=4e-3)
+    warm = EMA(model, 0.9995)
+    train_epoch(model, opt, batches(images, labels, 10), "cpu", lambda s: 4e-3, 0, ema=warm)
+    name = "classifier.head.1.weight"
+    moved = (model.state_dict()[name] - start[name]).norm()
+    assert (warm.module.state_dict()[name] - start[name]).norm() > 0.5 * moved  # 0.9995 alone: 0.2 %
 
 
 def test_elastic_augmentation_warps_the_chosen_fraction_before_the_variant():

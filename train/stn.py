@@ -69,10 +69,16 @@ class EMA:
         self.module = copy.deepcopy(model).eval().requires_grad_(False)
 
     @torch.no_grad()
-    def update(self, model: torch.nn.Module) -> None:
+    def update(self, model: torch.nn.Module, step: int | None = None) -> None:
+        """``step``: the training step, for a warm-up of the decay, (1 + step) / (10 + step) while
+        that is lower. Without it a run from scratch keeps its random first weights in the average
+        for thousands of steps, and the mix of those with the trained weights and batch-norm
+        statistics is no classifier (RTS, decay 0.9995: 90 % validation error after 8 epochs while
+        the weights themselves were at 1.6 %)."""
+        decay = self.decay if step is None else min(self.decay, (1 + step) / (10 + step))
         for avg, now in zip(self.module.state_dict().values(), model.state_dict().values()):
             if avg.is_floating_point():
-                avg.lerp_(now, 1 - self.decay)
+                avg.lerp_(now, 1 - decay)
             else:
                 avg.copy_(now)
 
@@ -106,7 +112,7 @@ def train_epoch(model, opt, data, device, schedule, step: int = 0, progress=None
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)  # a wild θ early on must not blow up
         opt.step()
         if ema is not None:
-            ema.update(model)
+            ema.update(model, step)
         total, count, step = total + loss.item() * len(y), count + len(y), step + 1
         if progress is not None:
             progress.update(len(y))

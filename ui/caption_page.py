@@ -62,6 +62,7 @@ def get_pipeline(files: tuple[tuple[str, str, int], ...]) -> CaptionPipeline:
 class Settings:
     models: tuple[str, ...]
     beam: int
+    per_word: bool  # rank finished beams by log-probability per word, not in total
     hard_how: str  # hard attention looks at: "argmax", "expected" (weighted sum) or "sample" (drawn locations)
     seed: int
     temperature: float
@@ -75,6 +76,10 @@ def _controls(available: list[str]) -> Settings:
                       help="Soft: a weighted average over all locations. Hard: one location per word.")
     beam = right.slider("Beam size (1 = greedy)", 1, 10, 3, key="cap_beam",
                         help="How many partial captions are kept at each step.")
+    per_word = right.checkbox("Rank finished captions per word", True, key="cap_per_word", disabled=beam == 1,
+                              help="Beam search keeps the most probable partial captions; of the finished ones "
+                                   "it returns the best per word. Off: the best in total, which favours short "
+                                   "captions (every word lowers the total).")
     models = tuple(available) if mode == "both" else (mode,)
     hard_how, seed, temperature, samples = "argmax", 0, 1.0, 5
     if "hard" in models:
@@ -90,7 +95,7 @@ def _controls(available: list[str]) -> Settings:
                                    help="Of the location distribution: low is close to the argmax, high to uniform.")
             samples = c.slider("Samples", 1, 20, 5, key="cap_samples",
                                help="Location sequences drawn; the caption the model finds most probable is kept.")
-    return Settings(models, beam, hard_how, seed, temperature, samples)
+    return Settings(models, beam, per_word, hard_how, seed, temperature, samples)
 
 
 def grid_png(image: np.ndarray, caps: dict) -> bytes:
@@ -110,7 +115,8 @@ def _run(pipe: CaptionPipeline, image: np.ndarray, s: Settings) -> dict:
     decoding = "sample" if s.hard_how == "sample" else "beam"
     location = "expected" if s.hard_how == "expected" else "argmax"
     caps = {name: pipe.caption(image, name, decoding if name == "hard" else "beam", beam=s.beam, seed=s.seed,
-                               temperature=s.temperature, samples=s.samples, location=location, feats=feats)
+                               temperature=s.temperature, samples=s.samples, location=location, feats=feats,
+                               length_norm=s.per_word)
             for name in s.models}
     thumb, large = fit(image, THUMB), fit(image, LARGE)
     return {"captions": caps, "encoder_ms": encoder_ms, "device": str(pipe.device), "hard_how": s.hard_how,
