@@ -105,15 +105,23 @@ def test_training_lowers_the_loss_on_a_tiny_set(tmp_path, one_thread):
     assert torch.allclose(model.eval()(x), again(x), atol=1e-5)
 
 
-def test_the_moving_average_trails_the_weights_and_their_batch_norm_statistics(one_thread):
+def train_tiny_st(*averages: float):
+    """A fresh tiny ST-CNN trained one epoch (4 steps) on 40 RTS digits; returns the model, its weights
+    before training, and moving averages of it with the given decays, made before training (the first
+    one updated at every step, the others left for the test to update)."""
     torch.manual_seed(0)
     digits, labels = tiny_digits(40)
     images = distort(digits, "rts", np.random.default_rng(0))
     model = STCNN(STNConfig(input_size=42, channels=8, hidden=32, loc_channels=8, loc_hidden=16))
-    start = {k: v.clone() for k, v in model.state_dict().items()}
-    slow, exact = EMA(model, 0.9), EMA(model, 0.0)
+    start = copy.deepcopy(model.state_dict())
+    emas = [EMA(model, d) for d in averages]
     opt = torch.optim.Adam(model.parameters(), lr=4e-3)
-    train_epoch(model, opt, batches(images, labels, 10), "cpu", lambda s: 4e-3, 0, ema=slow)
+    train_epoch(model, opt, batches(images, labels, 10), "cpu", lambda s: 4e-3, 0, ema=emas[0])
+    return model, start, emas
+
+
+def test_the_moving_average_trails_the_weights_and_their_batch_norm_statistics(one_thread):
+    model, start, (slow, exact) = train_tiny_st(0.9, 0.0)
     exact.update(model)
     now, avg = model.state_dict(), slow.module.state_dict()
     assert all(torch.equal(exact.module.state_dict()[k], v) for k, v in now.items())
@@ -124,14 +132,7 @@ def test_the_moving_average_trails_the_weights_and_their_batch_norm_statistics(o
 
 
 def test_the_moving_average_of_a_fresh_model_warms_up_instead_of_keeping_its_random_start(one_thread):
-    torch.manual_seed(0)
-    digits, labels = tiny_digits(40)
-    images = distort(digits, "rts", np.random.default_rng(0))
-    model = STCNN(STNConfig(input_size=42, channels=8, hidden=32, loc_channels=8, loc_hidden=16))
-    start = copy.deepcopy(model.state_dict())
-    opt = torch.optim.Adam(model.parameters(), lr=4e-3)
-    warm = EMA(model, 0.9995)
-    train_epoch(model, opt, batches(images, labels, 10), "cpu", lambda s: 4e-3, 0, ema=warm)
+    model, start, (warm,) = train_tiny_st(0.9995)
     name = "classifier.head.1.weight"
     moved = (model.state_dict()[name] - start[name]).norm()
     assert (warm.module.state_dict()[name] - start[name]).norm() > 0.5 * moved  # 0.9995 alone: 0.2 %

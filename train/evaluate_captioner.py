@@ -139,6 +139,7 @@ def main(argv=None):
     device = pick_device()
     captions, names = read_captions(args.data), read_splits(args.data)[args.split]
     names = names[:args.limit] if args.limit else names
+    length_norm = not args.rank_total
     results = {}
     for name, path in (("soft", args.soft), ("hard", args.hard)):
         if not Path(path).is_file():
@@ -149,17 +150,17 @@ def main(argv=None):
             ckpt.state_dict = fp16(ckpt.state_dict)
         model = CaptionModel(ckpt, device)
         scores, hyps = evaluate(model, names, captions, args.data, args.features, args.beam, device,
-                                length_norm=not args.rank_total)
+                                length_norm=length_norm)
         results[f"hard, {LOCATIONS['argmax']}" if name == "hard" else name] = scores
         print(f"{name}: {scores}\n  e.g. {names[0]}: {hyps[names[0]]}", flush=True)
         expected = None
         if name == "hard" and args.hard_expected:
             expected, hyps = evaluate(model, names, captions, args.data, args.features, args.beam, device,
-                                      location="expected", length_norm=not args.rank_total)
+                                      location="expected", length_norm=length_norm)
             results[f"hard, {LOCATIONS['expected']}"] = expected
             print(f"hard, {LOCATIONS['expected']}: {expected}\n  e.g. {names[0]}: {hyps[names[0]]}", flush=True)
         if args.ship:
-            print(f"shipped {ship(path, name, scores, args.beam, args.split, expected, not args.rank_total)}")
+            print(f"shipped {ship(path, name, scores, args.beam, args.split, expected, length_norm)}")
     print(table(results, args.beam, args.split))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
