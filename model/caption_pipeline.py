@@ -48,7 +48,7 @@ class CaptionModel:
         self.config = config_from(CaptionerConfig, ckpt)
         self.decoder = load_weights(Captioner(self.config), ckpt).to(device).eval()
         self.vocab = Vocab(ckpt.vocab["words"])
-        self.pre = Preprocessing(**{k: tuple(v) if isinstance(v, list) else v for k, v in ckpt.preprocessing.items()})
+        self.pre = Preprocessing.from_dict(ckpt.preprocessing)
         self.metrics, self.path = ckpt.metrics, ckpt.path
 
 

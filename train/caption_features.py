@@ -1,6 +1,6 @@
 """Cache the frozen encoder's features for every Flickr8k image (resumable).
 
-    python -m train.caption_features --data ../shared/data/flickr8k --out cache/flickr8k-lite0
+    python -m train.caption_features --data ../shared/data/flickr8k --arch efficientnet-lite2
 """
 import argparse
 import json
@@ -12,39 +12,44 @@ from PIL import Image
 from tqdm import tqdm
 
 from model.checkpoint import pick_device
-from model.encoder import COARSE_DIM, FINE_DIM, PREPROCESSING, Encoder
+from model.encoder import ARCHS, PREPROCESSING, Encoder, preprocessing_for
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", required=True, help="Flickr8k folder with images/")
-    p.add_argument("--out", default="cache/flickr8k-lite0")
+    p.add_argument("--arch", choices=tuple(ARCHS), default=PREPROCESSING.arch)
+    p.add_argument("--out", help="cache folder (default cache/flickr8k-<arch>)")
     p.add_argument("--batch", type=int, default=16)
     args = p.parse_args(argv)
 
     images = Path(args.data) / "images"
     names = sorted(f.name for f in images.iterdir() if f.suffix.lower() in (".jpg", ".jpeg", ".png"))
-    out = Path(args.out)
+    pre = preprocessing_for(args.arch)
+    out = Path(args.out or f"cache/flickr8k-{args.arch}")
     out.mkdir(parents=True, exist_ok=True)
     progress = out / "progress.json"
     done = 0
-    if progress.is_file() and json.loads((out / "names.json").read_text()) == names:
+    same = (progress.is_file() and json.loads((out / "names.json").read_text()) == names
+            and json.loads((out / "preprocessing.json").read_text()) == pre.to_dict())
+    if same:  # resume
         done = json.loads(progress.read_text())["done"]
         mode = "r+"
     else:
         (out / "names.json").write_text(json.dumps(names))
         mode = "w+"
     n = len(names)
-    fine = np.lib.format.open_memmap(out / "fine.npy", mode, np.float16, (n, 196, FINE_DIM))
-    coarse = np.lib.format.open_memmap(out / "coarse.npy", mode, np.float16, (n, 49, COARSE_DIM))
-    (out / "preprocessing.json").write_text(json.dumps(PREPROCESSING.to_dict(), indent=1))
+    fine_dim, coarse_dim = pre.feature_dims
+    fine = np.lib.format.open_memmap(out / "fine.npy", mode, np.float16, (n, pre.grid ** 2, fine_dim))
+    coarse = np.lib.format.open_memmap(out / "coarse.npy", mode, np.float16, (n, (pre.grid // 2) ** 2, coarse_dim))
+    (out / "preprocessing.json").write_text(json.dumps(pre.to_dict(), indent=1))
 
     device = pick_device()
-    encoder = Encoder().to(device)
+    encoder = Encoder(pre).to(device)
     with tqdm(total=n, initial=done, desc="encoding", unit="img") as bar:
         for start in range(done, n, args.batch):
             batch = names[start:start + args.batch]
-            x = torch.stack([PREPROCESSING.image_tensor(np.asarray(Image.open(images / b).convert("RGB")))
+            x = torch.stack([pre.image_tensor(np.asarray(Image.open(images / b).convert("RGB")))
                              for b in batch]).to(device)
             with torch.no_grad():
                 f, c = encoder(x)

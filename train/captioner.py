@@ -25,7 +25,7 @@ from tqdm import tqdm
 from model.caption_decode import LOCATIONS, beam_search, decoding_name, default_location, greedy
 from model.captioner import Captioner, CaptionerConfig, MovingBaseline, doubly_stochastic, reinforce_loss
 from model.checkpoint import Checkpoint, load_checkpoint, load_weights, pick_device, save_checkpoint
-from model.encoder import PREPROCESSING, annotations
+from model.encoder import ARCHS, PREPROCESSING, Preprocessing, annotations
 from model.vocab import Vocab
 from train.caption_data import (MAX_TOKENS, MIN_COUNT, CaptionSet, FeatureCache, build_vocab, collate,
                                 read_captions, read_splits)
@@ -38,7 +38,8 @@ DATA_NOTE = ("Flickr8k (Hodosh et al. 2013), official 6,000/1,000/1,000 split; r
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description="Train the Show, Attend and Tell captioner.")
     p.add_argument("--data", required=True, help="Flickr8k folder (images/, captions.tsv, splits.json)")
-    p.add_argument("--features", default="cache/flickr8k-lite0", help="feature cache (made if missing)")
+    p.add_argument("--arch", choices=tuple(ARCHS), default=PREPROCESSING.arch, help="encoder of a new feature cache")
+    p.add_argument("--features", help="feature cache (default cache/flickr8k-<arch>; made if missing)")
     p.add_argument("--attention", choices=("soft", "hard"), default="soft")
     p.add_argument("--out", help="run folder (default runs/captioner_<attention>)")
     p.add_argument("--init", help="start from this checkpoint's weights (e.g. the soft model for hard)")
@@ -85,9 +86,10 @@ def epoch_batches(lengths: list[int], batch: int, epoch: int, seed: int) -> list
 class Run:
     """Everything a training run holds, so it can be saved and resumed as one."""
 
-    def __init__(self, args, vocab: Vocab, device):
-        self.args, self.vocab, self.device = args, vocab, device
-        self.config = CaptionerConfig(vocab_size=len(vocab), attention=args.attention, hidden_dim=args.hidden,
+    def __init__(self, args, vocab: Vocab, pre: Preprocessing, device):
+        self.args, self.vocab, self.pre, self.device = args, vocab, pre, device
+        self.config = CaptionerConfig(vocab_size=len(vocab), feature_dim=pre.feature_dim,
+                                      attention=args.attention, hidden_dim=args.hidden,
                                       embed_dim=args.embed, attn_dim=args.attn_dim, score=args.score)
         torch.manual_seed(args.seed)
         self.model = Captioner(self.config).to(device)
@@ -106,7 +108,7 @@ class Run:
         if with_optim:
             extra["optim"] = self.optim.state_dict()
         return Checkpoint(kind="captioner", config=self.config, state_dict=self.model.state_dict(),
-                          vocab={"words": self.vocab.itos}, preprocessing=PREPROCESSING.to_dict(),
+                          vocab={"words": self.vocab.itos}, preprocessing=self.pre.to_dict(),
                           data={"dataset": DATA_NOTE, "train": "6,000 images × 5 captions",
                                 "tokenizer": f"lower case, [a-z0-9] words, min count {self.args.min_count}, "
                                              f"at most {MAX_TOKENS} tokens"},
@@ -183,14 +185,15 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
 
     captions, splits = read_captions(args.data), read_splits(args.data)
+    args.features = args.features or f"cache/flickr8k-{args.arch}"
     if not (Path(args.features) / "progress.json").is_file() and rank == 0:
         from train import caption_features
-        caption_features.main(["--data", args.data, "--out", args.features])
+        caption_features.main(["--data", args.data, "--arch", args.arch, "--out", args.features])
     if distributed:
         dist.barrier()
     cache = FeatureCache(args.features)
     vocab = build_vocab(captions, splits["train"], args.min_count)
-    run = Run(args, vocab, device)
+    run = Run(args, vocab, cache.pre, device)
     if (out / "last.pt").is_file():
         run.resume(out / "last.pt")
         print(f"resumed {out / 'last.pt'} at epoch {run.epoch} step {run.step_in_epoch}")
@@ -198,6 +201,8 @@ def main(argv=None):
         init = load_checkpoint(args.init, kind="captioner")
         if init.vocab["words"] != vocab.itos:
             raise SystemExit(f"{args.init} was trained with another vocabulary")
+        if Preprocessing.from_dict(init.preprocessing) != cache.pre:
+            raise SystemExit(f"{args.init} was trained on another encoder's features than {args.features}")
         load_weights(run.model, init)
         # Epochs count on from the initial model's and its history stays with the weights, so a model
         # card tells the whole training story; the best score starts afresh.

@@ -33,9 +33,14 @@ SPEED = "decode ms/image"
 
 
 def features(names, data_dir, cache_dir, model: CaptionModel, device):
-    """Annotations per image: from the feature cache when it exists, else through the encoder."""
-    if cache_dir and (Path(cache_dir) / "progress.json").is_file():
-        cache = FeatureCache(cache_dir)
+    """Annotations per image: from a finished feature cache of the model's encoder, else through the encoder.
+
+    ``cache_dir`` None means the training default for that encoder; "" means no cache.
+    """
+    cache_dir = f"cache/flickr8k-{model.pre.arch}" if cache_dir is None else cache_dir
+    progress = Path(cache_dir) / "progress.json"
+    cache = FeatureCache(cache_dir) if cache_dir and progress.is_file() else None
+    if cache is not None and cache.pre == model.pre:
         for n in names:
             fine, coarse = cache.load([n])
             yield n, annotations(fine.to(device), coarse.to(device))
@@ -121,7 +126,7 @@ def write_card(ckpt, name: str) -> None:
 def main(argv=None):
     p = argparse.ArgumentParser(description="Evaluate the captioners (BLEU-1..4, METEOR, CIDEr).")
     p.add_argument("--data", default="../shared/data/flickr8k")
-    p.add_argument("--features", default="cache/flickr8k-lite0", help="feature cache, if made")
+    p.add_argument("--features", help="feature cache (default cache/flickr8k-<the model's encoder>; '' for none)")
     p.add_argument("--split", default="test", choices=("train", "val", "test"))
     p.add_argument("--beam", type=int, default=3)
     p.add_argument("--soft", default=str(CHECKPOINTS["soft"]))
