@@ -48,8 +48,12 @@ class Preprocessing:
     resize: str = "squash (no aspect ratio kept, bicubic), like the Flickr8k training copy"
     mean: tuple = (0.5, 0.5, 0.5)  # TF-Lite convention: pixels scaled to [-1, 1]
     std: tuple = (0.5, 0.5, 0.5)
-    fine_block: int = 10  # last stride-16 block (ARCHS)
+    fine_block: int | None = None  # last stride-16 block; None: the arch's (ARCHS)
     grid: int = 14
+
+    def __post_init__(self):
+        if self.fine_block is None:  # frozen: set the derived default the way dataclasses do
+            object.__setattr__(self, "fine_block", ARCHS[self.arch].fine_block)
 
     @classmethod
     def from_dict(cls, d: dict) -> "Preprocessing":
@@ -73,11 +77,7 @@ class Preprocessing:
         return sum(self.feature_dims)
 
 
-def preprocessing_for(arch: str) -> Preprocessing:
-    return Preprocessing(arch=arch, fine_block=ARCHS[arch].fine_block)
-
-
-PREPROCESSING = preprocessing_for("efficientnet-lite0")  # what training uses unless told otherwise
+PREPROCESSING = Preprocessing()  # what training uses unless told otherwise
 FEATURE_DIM = PREPROCESSING.feature_dim
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from model.encoder import ARCHS, Encoder, annotations, preprocessing_for
+from model.encoder import ARCHS, Encoder, Preprocessing, annotations
 
 GRACE_HOPPER = Path(__file__).parent.parent / "assets" / "samples" / "grace_hopper.jpg"
 MILITARY_UNIFORM = 652  # ImageNet class of this photo
@@ -14,7 +14,7 @@ MILITARY_UNIFORM = 652  # ImageNet class of this photo
 
 @pytest.mark.parametrize("arch", sorted(ARCHS))
 def test_encoder_recognises_imagenet_photo_and_gives_a_14x14_grid(arch):
-    pre = preprocessing_for(arch)
+    pre = Preprocessing(arch=arch)
     encoder = Encoder(pre)
     x = pre.image_tensor(np.asarray(Image.open(GRACE_HOPPER).convert("RGB")))[None]
     assert encoder.imagenet_logits(x).argmax().item() == MILITARY_UNIFORM

