@@ -1,6 +1,6 @@
-"""Captioner speed: python -m bench.caption [--dir FOLDER] [--repeats 5] [--batch 16] [--threads N]
+"""Captioner speed: python -m bench.caption [--repeats 5] [--batch 16] [--threads N]
 
-Loads captioner_soft.pt / captioner_hard.pt from assets/ (or --dir) and times,
+Loads captioner_soft.pt / captioner_hard.pt from assets/ (or $ATTENTION_LENS_ASSETS) and times,
 in ms per image over the sample photos in assets/samples: the encoder; the
 decoder alone with greedy and beam 1 / 3 / 5 decoding; the overlays of all
 words of one caption at the image's own size; end to end at beam 3 (encoder,
@@ -20,13 +20,12 @@ import torch
 if __package__ in (None, ""):  # run as `python bench/caption.py`: make the repository importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from model.caption_decode import beam_search, greedy  # noqa: E402
-from model.caption_pipeline import CHECKPOINTS, CaptionPipeline  # noqa: E402
-from viz.images import load_image  # noqa: E402
-from viz.overlay import attention_overlay  # noqa: E402
 from bench.timing import timed_runs  # noqa: E402
-
-SAMPLES = Path(__file__).resolve().parent.parent / "assets" / "samples"
+from model.caption.decode import beam_search, greedy  # noqa: E402
+from model.caption.pipeline import ATTENTIONS, CaptionOptions, Captioners, caption  # noqa: E402
+from model.core import assets  # noqa: E402
+from model.core.images import load_image  # noqa: E402
+from viz.overlay import attention_overlay  # noqa: E402
 
 
 def ms_per_item(fn, items, device, repeats: int) -> list[float]:
@@ -40,37 +39,39 @@ def row(device, step: str, model: str, runs: list[float], unit: str = "ms/image"
 
 
 def bench_device(paths: dict, device: torch.device, images: list, args):
-    pipe = CaptionPipeline(paths, device)
-    feats = {id(im): pipe.encode([im]) for im in images}
-    row(device, "encoder", "-", ms_per_item(lambda im: pipe.encode([im]), images, device, args.repeats))
-    for name, m in pipe.models.items():
-        start, end = m.vocab.start, m.vocab.end
+    pipe = Captioners.load(paths, device)
+    seen = {id(im): pipe.pre.squash(im) for im in images}
+    feats = {id(im): pipe.encode([seen[id(im)]]) for im in images}
+    row(device, "encoder", "-", ms_per_item(lambda im: pipe.encode([pipe.pre.squash(im)]), images, device,
+                                            args.repeats))
+    options = CaptionOptions(beam=3)
+    for name, b in pipe.bundles.items():
+        start, end = b.vocab["words"].start, b.vocab["words"].end
         row(device, "decoder greedy", name, ms_per_item(
-            lambda im: greedy(m.decoder, feats[id(im)], start, end), images, device, args.repeats))
+            lambda im: greedy(b.model, feats[id(im)], start, end), images, device, args.repeats))
         for beam in (1, 3, 5):
             row(device, f"decoder beam {beam}", name, ms_per_item(
-                lambda im: beam_search(m.decoder, feats[id(im)], start, end, beam=beam), images, device,
+                lambda im: beam_search(b.model, feats[id(im)], start, end, beam=beam), images, device,
                 args.repeats))
-        alphas = {id(im): pipe.caption(im, name, beam=3, feats=feats[id(im)]).alphas for im in images}
+        alphas = {id(im): caption(pipe, im, (name,), options).captions[name].alphas for im in images}
         words = statistics.mean(len(a) for a in alphas.values())
         row(device, f"overlays, all words ({words:.1f} on average)", name, ms_per_item(
             lambda im: [attention_overlay(im, a) for a in alphas[id(im)]], images, device, args.repeats))
 
         def end_to_end(im):
-            c = pipe.caption(im, name, beam=3)
+            c = caption(pipe, im, (name,), options).captions[name]
             return [attention_overlay(im, a) for a in c.alphas]
         row(device, "end to end, beam 3", name, ms_per_item(end_to_end, images, device, args.repeats))
 
         batch = [images[i % len(images)] for i in range(args.batch)]
-        per_image = ms_per_item(lambda b: greedy(m.decoder, pipe.encode(b), start, end), [batch], device,
-                                args.repeats)
+        per_image = ms_per_item(lambda ims: greedy(b.model, pipe.encode([pipe.pre.squash(im) for im in ims]),
+                                                   start, end), [batch], device, args.repeats)
         row(device, f"encoder + greedy, batches of {args.batch}", name,
             [1000 * args.batch / ms for ms in per_image], "images/s")
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--dir", type=Path, default=None, help="folder with captioner_soft.pt / captioner_hard.pt")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
@@ -78,11 +79,10 @@ def main(argv=None):
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    paths = {n: (args.dir / f.name if args.dir else f) for n, f in CHECKPOINTS.items()}
-    paths = {n: f for n, f in paths.items() if f.is_file()}
+    paths = {a: assets.captioner(a) for a in ATTENTIONS if assets.captioner(a).is_file()}
     if not paths:
-        sys.exit(f"no captioner checkpoint in {args.dir or CHECKPOINTS['soft'].parent}")
-    images = [load_image(f.read_bytes()) for f in sorted(SAMPLES.glob("*.jpg"))]
+        sys.exit(f"no captioner checkpoint in {assets.assets_dir()}")
+    images = [load_image(f.read_bytes()) for f in sorted(assets.SAMPLES.glob("*.jpg"))]
     sizes = ", ".join(f"{im.shape[1]}×{im.shape[0]}" for im in images)
     print(f"{len(images)} sample images ({sizes}); models: {', '.join(f'{n} = {f}' for n, f in paths.items())}")
     print(f"median (min, max) of {args.repeats} passes; CPU threads {torch.get_num_threads()}, "

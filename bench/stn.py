@@ -7,16 +7,15 @@ does not depend on the weights). Runs on the CPU, and on CUDA when there is one;
 the median of --repeats timed runs after warm-up.
 """
 import argparse
-from pathlib import Path
 
 import torch
 
 from bench.timing import spread, timed_runs
-from model.stn import MODELS, files, load_model
-from model.stn_net import STCNN, STNConfig
-from train.mnist_data import SIZES
-
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+from model.core import assets
+from model.core.loader import load
+from model.stn.net import STCNN, STNConfig
+from model.stn.pipeline import MODELS
+from train.stn.mnist import SIZES
 
 
 def main(argv=None):
@@ -34,10 +33,10 @@ def main(argv=None):
     print(f"\n| model | input | device | ms / image (batch 1) | images / s (batch {args.batch}) |")
     print("|---|---|---|---:|---:|")
     for name in MODELS:
-        for file, kind in zip(files(name), ("ST-CNN", "CNN")):
+        for kind in ("ST-CNN", "CNN"):
             for device in devices:
-                path = ASSETS / file
-                model = (load_model(path, device) if path.is_file() else
+                path = assets.stn(name, baseline=kind == "CNN")
+                model = (load(path, device, kind="stn").model if path.is_file() else
                          STCNN(STNConfig(input_size=SIZES[name], transformer=kind == "ST-CNN")).to(device).eval())
                 size = model.cfg.input_size
                 one = torch.rand(1, 1, size, size, device=device)

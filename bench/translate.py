@@ -1,4 +1,4 @@
-"""Translator speed: python -m bench.translate [--scores additive dot] [--threads 1]
+"""Translator speed: python -m bench.translate [--models additive dot] [--threads 1]
 
 Per device (CPU, and CUDA when present) and score function: median ms to
 translate one sentence alone, greedy and beam 5, and sentences per second
@@ -10,8 +10,10 @@ import argparse
 import torch
 
 from bench.timing import spread, timed_runs
-from model.translate import ASSETS, asset_name, load_translator
-from model.translate_decode import beam_search, greedy
+from model.core import assets
+from model.core.attention import SCORES
+from model.core.loader import load
+from model.translate.decode import beam_search, greedy
 
 SENTENCES = [
     "je suis très fatigué .", "il fait froid aujourd'hui .", "où est la gare ?", "j'aime les chats .",
@@ -24,27 +26,35 @@ SENTENCES = [
 
 
 def encoded(t, device):
-    return [torch.tensor([t.src_vocab.encode(t.tokenize(s)) + [t.src_vocab.end]], device=device) for s in SENTENCES]
+    src = t.vocab["src"]
+    return [torch.tensor([src.encode(t.preprocessing.tokenize(s)) + [src.end]], device=device) for s in SENTENCES]
 
 
 def ms_per_sentence(t, sources, device, beam: int, repeats: int) -> list[float]:
+    start, end = t.vocab["tgt"].start, t.vocab["tgt"].end
+
     def one_pass():
         for src in sources:
             lengths = torch.tensor([src.size(1)])
-            greedy(t.model, src, lengths) if beam == 1 else beam_search(t.model, src, lengths, beam)
+            if beam == 1:
+                greedy(t.model, src, lengths, start, end)
+            else:
+                beam_search(t.model, src, lengths, start, end, beam)
     return [1000 * s / len(sources) for s in timed_runs(one_pass, device, repeats, warmup=0)]
 
 
 def sentences_per_second(t, sources, device, batch: int, repeats: int) -> list[float]:
     rows = [sources[i % len(sources)][0] for i in range(batch)]
     lengths = torch.tensor([len(r) for r in rows])
-    src = torch.nn.utils.rnn.pad_sequence(rows, batch_first=True, padding_value=t.src_vocab.pad)
-    return [batch / s for s in timed_runs(lambda: greedy(t.model, src, lengths), device, repeats, warmup=0)]
+    src = torch.nn.utils.rnn.pad_sequence(rows, batch_first=True, padding_value=t.vocab["src"].pad)
+    start, end = t.vocab["tgt"].start, t.vocab["tgt"].end
+    return [batch / s for s in timed_runs(lambda: greedy(t.model, src, lengths, start, end), device, repeats,
+                                          warmup=0)]
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--scores", nargs="+", default=["additive", "dot", "general", "concat"])
+    p.add_argument("--models", nargs="+", default=list(SCORES), choices=SCORES, help="score functions")
     p.add_argument("--direction", default="fr-en")
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--batch", type=int, default=64)
@@ -58,12 +68,12 @@ def main(argv=None):
     print("| device | score | greedy ms/sentence | beam 5 ms/sentence | batched greedy sentences/s |")
     print("|---|---|---|---|---|")
     for device in devices:
-        for score in args.scores:
-            path = ASSETS / asset_name(args.direction, score)
+        for score in args.models:
+            path = assets.translator(score, args.direction)
             if not path.is_file():
                 print(f"| {device.type} | {score} | (no {path.name}) | | |")
                 continue
-            t = load_translator(path, device)
+            t = load(path, device, kind="translator")
             sources = encoded(t, device)
             ms_per_sentence(t, sources[:2], device, 5, 1)  # warm-up (CUDA kernels, allocator)
             row = [ms_per_sentence(t, sources, device, 1, args.repeats),

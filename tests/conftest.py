@@ -5,11 +5,10 @@ import pytest
 import torch
 from PIL import Image
 
-from model.caption_pipeline import CHECKPOINTS
-from model.captioner import Captioner, CaptionerConfig
-from model.checkpoint import Checkpoint, save_checkpoint
-from model.encoder import PREPROCESSING
-from model.vocab import SPECIALS, Vocab
+from model.caption.decoder import Captioner, CaptionerConfig
+from model.caption.encoder import PREPROCESSING
+from model.core.checkpoint import Checkpoint, save_checkpoint
+from model.core.vocab import SPECIALS, Vocab
 
 WORDS = 6  # every caption of the tiny captioners has this many words
 COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (30, 40, 220)}
@@ -56,5 +55,5 @@ def tiny_dir(tmp_path_factory):
     caption has WORDS words."""
     d = tmp_path_factory.mktemp("captioners")
     for attention in ("soft", "hard"):
-        tiny_captioner(d / CHECKPOINTS[attention].name, attention)
+        tiny_captioner(d / f"captioner_{attention}.pt", attention)
     return d

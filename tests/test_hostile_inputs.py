@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from tests.hostile import HOSTILE, HOSTILE_TEXT, rgba_png
-from tests.test_caption_page import captions, open_caption_page, png, rerun
-from viz.images import ImageLoadError, load_image
+from tests.caption.test_page import captions, open_caption_page, png, rerun
+from model.core.images import ImageLoadError, load_image
 
 
 @pytest.mark.parametrize("name", HOSTILE)
@@ -50,9 +50,8 @@ def test_every_hostile_upload_on_the_caption_page_then_a_good_one(tiny_dir):
 def translate_page():
     from streamlit.testing.v1 import AppTest
 
-    from model.translate import asset_name
-    from ui.common import ASSETS
-    if not (ASSETS / asset_name("fr-en", "additive")).is_file():
+    from model.core import assets
+    if not assets.translator("additive", "fr-en").is_file():
         pytest.skip("the fr-en translator is not shipped")
     at = AppTest.from_file("../app.py", default_timeout=120)
     at.run()

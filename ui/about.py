@@ -1,7 +1,7 @@
 """About page: what the app shows, where the models and data come from."""
 import streamlit as st
 
-from ui.common import ASSETS
+from model.core import assets
 
 
 def render():
@@ -19,14 +19,14 @@ attention-lens shows **where neural networks look**, on your own images and sent
 
 Models run on the GPU when there is one, on the CPU otherwise (see the sidebar).
 """)
-    cards = sorted(ASSETS.glob("*.card.md"))
+    cards = sorted(assets.assets_dir().glob("*.card.md"))
     st.subheader("Shipped models")
     if not cards:
         st.write("No trained model has been shipped yet.")
     for card in cards:
         with st.expander(card.name.removesuffix(".card.md")):
             st.markdown(card.read_text())
-    licenses = ASSETS / "samples" / "LICENSES.md"
+    licenses = assets.SAMPLES / "LICENSES.md"
     if licenses.is_file():
         with st.expander("Sample images and their licenses"):
             st.markdown(licenses.read_text())

@@ -1,29 +1,25 @@
 """Caption page: Show, Attend and Tell on your image, with soft and hard attention word by word.
 
-The pipeline (one encoder, the soft and/or hard decoders) is loaded once per
-process and shared read-only; everything per user lives in st.session_state.
-The last result is kept there, keyed by (image hash, settings), so stepping
-through the words never runs the model again.
+The captioners (one encoder, the soft and/or hard decoders) are loaded once per process and
+shared read-only; everything per user lives in st.session_state. The last result is kept there,
+keyed by (image hash, settings), so stepping through the words never runs the model again.
 """
 import hashlib
-import os
-import time
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
-import torch
 
-from model.caption_pipeline import CHECKPOINTS, CaptionPipeline
-from model.checkpoint import CheckpointError
-from ui.common import ASSETS, device, image_input, missing_model
-from viz.caption_views import (aligned_figure, attention_entropy, caption_gif, coverage, entropy_fraction, fit,
-                               near_uniform)
+from model.caption.pipeline import ATTENTIONS, CaptionOptions, Captioners, caption
+from model.core import assets
+from model.core.checkpoint import CheckpointError
+from model.core.decoding import CAPTION_ALPHA
+from ui.common import image_input, load_bundle, missing_model
+from viz.caption_views import aligned_figure, caption_gif, fit
 from viz.overlay import attention_overlay, figure_png, word_grid_figure
 
-DIR_ENV = "ATTENTION_LENS_CAPTIONER_DIR"
 ARGMAX = "most likely location (argmax, beam)"
 EXPECTED = "all locations, weighted (expected context, beam: how the paper scores it)"
 SAMPLED = "sampled locations (seed, temperature, n samples; keep most probable)"
@@ -34,28 +30,13 @@ LARGE, THUMB, EXPORT = 1024, 320, 480  # longest side (px) of the big overlay, t
 PER_ROW = 5  # word thumbnails per row for one model
 
 
-def checkpoint_paths() -> dict[str, Path]:
-    """Where the soft and hard captioners are: assets/, or the folder named by $ATTENTION_LENS_CAPTIONER_DIR."""
-    folder = os.environ.get(DIR_ENV, "").strip()
-    if not folder:
-        return dict(CHECKPOINTS)
-    return {name: Path(folder).expanduser() / p.name for name, p in CHECKPOINTS.items()}
-
-
-def run_device() -> torch.device:
-    try:
-        return device()
-    except ValueError:  # a bad ATTENTION_LENS_DEVICE; the sidebar already says so
-        return torch.device("cpu")
-
-
 @st.cache_resource(show_spinner="Loading the captioner…", max_entries=2)
-def get_pipeline(files: tuple[tuple[str, str, int], ...]) -> CaptionPipeline:
-    """One load per set of files and process, shared by every session.
+def get_captioners(files: tuple[tuple[str, str, int], ...]) -> Captioners:
+    """One encoder per set of decoder files and process, shared by every session.
 
-    ``files`` holds (name, path, mtime) so a re-shipped checkpoint is loaded without a restart.
+    ``files`` holds (attention, path, mtime) so a re-shipped checkpoint is loaded without a restart.
     """
-    return CaptionPipeline({name: Path(path) for name, path, _ in files}, run_device())
+    return Captioners({name: load_bundle(Path(path)) for name, path, _ in files})
 
 
 @dataclass(frozen=True)
@@ -67,6 +48,11 @@ class Settings:
     seed: int
     temperature: float
     samples: int
+
+    @property
+    def options(self) -> CaptionOptions:
+        alpha = CAPTION_ALPHA if self.per_word else 0.0
+        return CaptionOptions(self.beam, alpha, self.hard_how, self.samples, self.seed, self.temperature)
 
 
 def _controls(available: list[str]) -> Settings:
@@ -107,31 +93,24 @@ def grid_png(image: np.ndarray, caps: dict) -> bytes:
     return figure_png(word_grid_figure(image, c.words, c.alphas, title=f"{name} attention: {c.caption}"))
 
 
-def _run(pipe: CaptionPipeline, image: np.ndarray, s: Settings) -> dict:
+def _run(captioners: Captioners, image: np.ndarray, s: Settings) -> dict:
     """Caption with every chosen model (one shared encoder run); draw the thumbnails and coverage maps once."""
-    start = time.perf_counter()
-    feats = pipe.encode([image])
-    encoder_ms = 1000 * (time.perf_counter() - start)
-    decoding = "sample" if s.hard_how == "sample" else "beam"
-    location = "expected" if s.hard_how == "expected" else "argmax"
-    caps = {name: pipe.caption(image, name, decoding if name == "hard" else "beam", beam=s.beam, seed=s.seed,
-                               temperature=s.temperature, samples=s.samples, location=location, feats=feats,
-                               length_norm=s.per_word)
-            for name in s.models}
+    run = caption(captioners, image, s.models, s.options)
+    caps = run.captions
     thumb, large = fit(image, THUMB), fit(image, LARGE)
-    return {"captions": caps, "encoder_ms": encoder_ms, "device": str(pipe.device), "hard_how": s.hard_how,
+    return {"run": run, "captions": caps, "hard_how": s.hard_how,
             "thumbs": {n: [attention_overlay(thumb, a) for a in c.alphas] for n, c in caps.items()},
-            "coverage": {n: attention_overlay(large, coverage(c.alphas)) for n, c in caps.items() if c.words}}
+            "coverage": {n: attention_overlay(large, c.coverage) for n, c in caps.items() if c.words}}
 
 
-def _result(pipe, files, image: np.ndarray, s: Settings) -> dict | None:
+def _result(captioners, files, image: np.ndarray, s: Settings) -> dict | None:
     key = (hashlib.sha1(image.tobytes()).hexdigest(), image.shape, s, files)
     last = st.session_state.get("cap_result")
     if last is not None and last[0] == key:
         return last[1]
     try:
         with st.spinner("Captioning…"):
-            result = _run(pipe, image, s)
+            result = _run(captioners, image, s)
     except (RuntimeError, ValueError) as e:
         st.error(f"The captioner failed on this image ({e}). Try another image or other settings.")
         return None
@@ -142,11 +121,6 @@ def _result(pipe, files, image: np.ndarray, s: Settings) -> dict | None:
 def _text(words) -> str:
     """Markdown-safe caption: <unk> and friends must show, not vanish as HTML tags."""
     return " ".join(words).replace("<", "\\<") or "(no words)"
-
-
-def _stats(c) -> dict:
-    return {"entropy": attention_entropy(c.alphas), "fraction": entropy_fraction(c.alphas),
-            "uniform": near_uniform(c.alphas)}
 
 
 def _word_view(large: np.ndarray, caps: dict):
@@ -162,19 +136,18 @@ def _word_view(large: np.ndarray, caps: dict):
             if k >= len(c.words):
                 st.caption(f"The {name} caption has only {len(c.words)} words.")
                 continue
-            word, stats, cells = c.words[k], _stats(c), c.alphas[k].size
+            word, cells = c.words[k], c.alphas[k].size
             st.image(attention_overlay(large, c.alphas[k]), caption=f"{name}, word {k + 1}: {word}")
             st.caption(f"β = {c.betas[k]:.2f} (how much the image is let in) · attention entropy "
-                       f"{stats['entropy'][k]:.2f} nats, {stats['fraction'][k]:.0%} of the maximum log {cells}")
-            if stats["uniform"][k]:
+                       f"{c.entropy[k]:.2f} nats, {c.entropy_fraction[k]:.0%} of the maximum log {cells}")
+            if c.near_uniform()[k]:
                 st.warning(f"The map for “{word}” is nearly uniform: the model looked nowhere in particular "
                            "(common for words like “a” or “of”, which the language model writes on its own).")
 
 
 def _word_table(c):
-    stats = _stats(c)
-    st.dataframe({"word": c.words, "β": np.round(c.betas, 3), "entropy (nats)": np.round(stats["entropy"], 2),
-                  "entropy / log N": np.round(stats["fraction"], 2), "nearly uniform": stats["uniform"]},
+    st.dataframe({"word": c.words, "β": np.round(c.betas, 3), "entropy (nats)": np.round(c.entropy, 2),
+                  "entropy / log N": np.round(c.entropy_fraction, 2), "nearly uniform": c.near_uniform()},
                  hide_index=True)
 
 
@@ -201,8 +174,9 @@ def _show(image: np.ndarray, name: str, result: dict):
             st.markdown(f"**{model} attention**"
                         + (f" · {HARD_LABEL[result['hard_how']]}" if model == "hard" else ""))
             st.markdown(f"### {_text(c.words)}")
-            st.caption(f"log p = {c.log_prob:.2f} · decoder {c.timings_ms['decoder']:.0f} ms")
-    st.caption(f"Encoder (shared by the models): {result['encoder_ms']:.0f} ms on {result['device']}.")
+            st.caption(f"log p = {c.log_prob:.2f} · decoder {c.decoder_ms:.0f} ms")
+    run = result["run"]
+    st.caption(f"Encoder (shared by the models): {run.encoder_ms:.0f} ms on {run.device}.")
     if not any(c.words for c in caps.values()):
         st.warning("The model ended the caption before writing a word; there are no maps to show.")
         return
@@ -230,12 +204,12 @@ def _show(image: np.ndarray, name: str, result: dict):
             _word_table(c)
 
     st.subheader("Coverage: Σₜ α, all the attention each region got")
-    seen = next(iter(caps.values())).seen
+    seen = run.seen
     columns = st.columns(len(caps) + 2)
     columns[0].image(large, caption=f"Your image, {image.shape[1]}×{image.shape[0]}")
     columns[1].image(seen, caption=f"What the model saw: squashed to {seen.shape[1]}×{seen.shape[0]}")
     for column, (model, overlay) in zip(columns[2:], result["coverage"].items()):
-        total = coverage(caps[model].alphas)
+        total = caps[model].coverage
         column.image(overlay, caption=f"{model}: Σₜ α from {total.min():.2f} to {total.max():.2f} per cell")
     st.caption("Training pushes Σₜ α towards 1 everywhere (the doubly stochastic penalty), so that every part "
                "of the image is looked at once over the caption. Hard attention counts the visits per cell.")
@@ -247,10 +221,9 @@ def render():
                "word, a map of where it looked. The image is squashed to a square, as in training; the maps "
                "are stretched back over your image.")
     image, name = image_input("caption")
-    paths = checkpoint_paths()
+    paths = {a: assets.captioner(a) for a in ATTENTIONS}
     for model, path in paths.items():
-        if not path.is_file():
-            missing_model(f"{model}-attention captioner", [os.path.relpath(path, ASSETS)])
+        missing_model(f"{model}-attention captioner", [path])
     available = [model for model, path in paths.items() if path.is_file()]
     if not available:
         return
@@ -260,16 +233,16 @@ def render():
         return
     files = tuple((model, str(paths[model]), paths[model].stat().st_mtime_ns) for model in available)
     try:
-        pipe = get_pipeline(files)
+        captioners = get_captioners(files)
     except (CheckpointError, RuntimeError, ValueError) as e:
         st.error(f"The captioner could not be loaded: {e}")
         return
     with st.expander("About the loaded models"):
-        for model, m in pipe.models.items():
-            st.markdown(f"**{model}**: `{Path(m.path).name}`, {len(m.vocab):,} words, "
-                        f"LSTM {m.config.hidden_dim}, {m.config.score} scores")
-            if m.metrics:
-                st.json(m.metrics, expanded=False)
-    result = _result(pipe, files, image, settings)
+        for model, b in captioners.bundles.items():
+            st.markdown(f"**{model}**: `{Path(b.path).name}`, {len(b.vocab['words']):,} words, "
+                        f"LSTM {b.model.config.hidden_dim}, {b.model.config.score} scores")
+            if b.metrics:
+                st.json(b.metrics, expanded=False)
+    result = _result(captioners, files, image, settings)
     if result is not None:
         _show(image, name, result)

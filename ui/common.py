@@ -1,31 +1,45 @@
-"""Widgets and helpers every page uses: image input, device label, asset checks."""
-from pathlib import Path
-
+"""Widgets and helpers every page uses: image input, device label, asset checks, model loading."""
 import numpy as np
 import streamlit as st
 
-from model.checkpoint import pick_device
-from viz.images import ACCEPTED, MAX_BYTES, ImageLoadError, load_image
+from model.core import assets
+from model.core.checkpoint import CheckpointError
+from model.core.device import pick_device, safe_device
+from model.core.images import ACCEPTED, MAX_BYTES, ImageLoadError, load_image
+from model.core.loader import Bundle, load
 
-ROOT = Path(__file__).resolve().parent.parent
-ASSETS = ROOT / "assets"
-SAMPLES = ASSETS / "samples"
-
-
-@st.cache_resource
-def device():
-    return pick_device()
+SAMPLES = assets.SAMPLES
 
 
 def device_label() -> str:
     try:
-        d = device()
+        d = pick_device()
     except ValueError as e:  # a bad ATTENTION_LENS_DEVICE: say so, run on the CPU
         return f"cpu ({e})"
     if d.type == "cuda":
         import torch
         return f"{d} ({torch.cuda.get_device_name(d)})"
     return str(d)
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=16)
+def _cached(path: str, mtime_ns: int) -> Bundle:
+    return load(path, safe_device())
+
+
+def load_bundle(path) -> Bundle:
+    """One load per checkpoint file and process, shared read-only by every session; a re-shipped
+    file (new mtime) is loaded again without a restart. Errors are CheckpointError, naming the file."""
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        raise CheckpointError(path, "file not found") from None
+    return _cached(str(path), mtime)
+
+
+def escape(text: str) -> str:
+    """User text for st.markdown/st.error: shown as typed, never read as markdown, HTML or LaTeX."""
+    return "".join("\\" + c if c in "\\`*_{}[]()#+-.!|<>$~:" else c for c in text)
 
 
 def sample_names() -> list[str]:
@@ -47,17 +61,17 @@ def image_input(key: str, label: str = "Upload an image") -> tuple[np.ndarray | 
         try:
             return load_image(upload.getvalue()), upload.name
         except ImageLoadError as e:
-            st.error(f"Could not use **{upload.name}**: {e}")
+            st.error(f"Could not use **{escape(upload.name)}**: {e}")
             return None, upload.name
     if sample != "(none)":
         return load_image((SAMPLES / sample).read_bytes()), sample
     return None, ""
 
 
-def missing_model(what: str, files: list[str]) -> bool:
-    """True (and a plain message) when a page's model files are not in assets/ yet."""
-    missing = [f for f in files if not (ASSETS / f).is_file()]
+def missing_model(what: str, paths) -> bool:
+    """True (and a plain message) when a page's model files are not there yet."""
+    missing = [p for p in paths if not p.is_file()]
     if missing:
-        st.info(f"The {what} model is not available yet: {', '.join(f'`assets/{m}`' for m in missing)} "
-                "has not been trained and shipped. The other pages work.")
+        st.info(f"The {what} model is not available yet: {', '.join(f'`{p.name}`' for p in missing)} "
+                f"has not been trained and shipped to `{assets.assets_dir()}`. The other pages work.")
     return bool(missing)

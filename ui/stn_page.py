@@ -8,34 +8,25 @@ import cv2
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
-import torch
 
-from model.checkpoint import CheckpointError
-from model.stn import MODELS, files, load_model, low_confidence, prepare, read
-from model.stn_net import sample, theta_from_params
-from ui.common import ASSETS, SAMPLES, device, image_input, missing_model
+from model.core import assets
+from model.core.checkpoint import CheckpointError
+from model.core.device import safe_device
+from model.core.images import load_image
+from model.stn.net import theta_from_params
+from model.stn.pipeline import MODELS, resample, transform
+from ui.common import SAMPLES, escape, image_input, load_bundle, missing_model
 from viz.grid import draw_grid, enlarge
-from viz.images import load_image
 
 DIGITS = SAMPLES / "digits"
 MAX_SIDE = 2048  # manual mode: larger images are shrunk first, so a rerun stays interactive
 LABELS = {"rts": "RTS: rotated, scaled, moved in 42×42", "cluttered": "cluttered: 60×60 with clutter"}
 
 
-def run_device() -> torch.device:
-    try:
-        return device()
-    except ValueError:  # a bad ATTENTION_LENS_DEVICE; the sidebar already says so
-        return torch.device("cpu")
-
-
-@st.cache_resource
 def models(name: str):
-    """(ST-CNN, CNN baseline or None), loaded once per process."""
-    st_file, cnn_file = files(name)
-    d = run_device()
-    baseline = load_model(ASSETS / cnn_file, d) if (ASSETS / cnn_file).is_file() else None
-    return load_model(ASSETS / st_file, d), baseline
+    """(ST-CNN, CNN baseline or None) of a shipped variant, loaded once per process."""
+    baseline = assets.stn(name, baseline=True)
+    return load_bundle(assets.stn(name)), load_bundle(baseline) if baseline.is_file() else None
 
 
 def theta_latex(theta) -> str:
@@ -57,13 +48,13 @@ def render():
 # ---------------------------------------------------------------------------- learned mode
 
 def learned(image, name):
-    if missing_model("spatial transformer", [files("rts")[0]]):
+    if missing_model("spatial transformer", [assets.stn("rts")]):
         return
-    available = [m for m in MODELS if (ASSETS / files(m)[0]).is_file()]
+    available = [m for m in MODELS if assets.stn(m).is_file()]
     digits = sorted((p.name for p in DIGITS.glob("*.png")), key=lambda n: (not n.startswith("rts_"), n))
     left, right = st.columns(2)
     digit = left.selectbox("…or a distorted MNIST test digit", ["(none)"] + digits, index=min(1, len(digits)),
-                           key="stn_digit", help="Made by train/evaluate_stn.py from the fixed test sets.")
+                           key="stn_digit", help="Made by train/stn/evaluate.py from the fixed test sets.")
     if image is None and not name and digit != "(none)":
         image, name = load_image((DIGITS / digit).read_bytes()), digit
     from_sample = name == digit and digit.split("_")[0] in available
@@ -79,14 +70,13 @@ def learned(image, name):
         st.error(f"The spatial transformer could not be loaded: {e}")
         return
 
-    size, out_size = model.cfg.input_size, model.cfg.output_size
-    prepared = prepare(image, size)
-    with_st = read(model, prepared.input)
-    without = read(baseline, prepared.input) if baseline else None
+    result = transform(model, baseline, image)
+    prepared, with_st, without = result.prepared, result.reading, result.baseline
+    size, out_size = model.preprocessing.input_size, model.model.cfg.output_size
 
     st.subheader("1. Preprocessing")
     steps = st.columns(4)
-    steps[0].image(image, caption=f"{name} — {image.shape[1]}×{image.shape[0]}")
+    steps[0].image(image, caption=f"{escape(name)} — {image.shape[1]}×{image.shape[0]}")
     steps[1].image(prepared.grey, caption="grayscale")
     steps[2].image(prepared.levels, clamp=True,
                    caption="inverted (light background), background → 0" if prepared.inverted
@@ -108,10 +98,8 @@ def learned(image, name):
     if without:
         text += f" · **Without (CNN baseline):** {without.prediction} ({without.probabilities.max():.0%})"
     st.markdown(text)
-    if low_confidence(prepared, *[r for r in (with_st, without) if r]):
-        why = ("the picture does not look like a single digit on a plain background" if not prepared.digit_like
-               else "the models are unsure or disagree")
-        st.warning(f"Low confidence: {why}. The grid and output above are still what the network did.")
+    if result.low_confidence:
+        st.warning(f"Low confidence: {result.doubt}. The grid and output above are still what the network did.")
     fig = go.Figure()
     fig.add_bar(x=list(range(10)), y=with_st.probabilities, name="with transformer (ST-CNN)")
     if without:
@@ -142,12 +130,9 @@ def manual(image, name):
     tx = c[4].slider("shift x", -1.0, 1.0, 0.0, 0.05, key="stn_tx", help="in half-widths of the image")
     ty = c[5].slider("shift y", -1.0, 1.0, 0.0, 0.05, key="stn_ty", help="in half-heights of the image")
     theta = theta_from_params(rotation, scale_x, scale_y, shear, tx, ty, in_hw=(h, w))
-    d = run_device()
-    x = torch.from_numpy(image).to(d).permute(2, 0, 1)[None].float() / 255
-    with torch.no_grad():  # on the original pixels, output the same size as the input
-        out = sample(x, theta[None].to(d), (h, w))[0].permute(1, 2, 0).clamp(0, 1).mul(255).round()
+    out = resample(image, theta, safe_device())  # on the original pixels, output the same size as the input
     left, right = st.columns(2)
     left.image(draw_grid(image, theta.numpy(), (h, w), lattice=9),
-               caption=f"{name} with the sampling grid (red outline, yellow top edge, blue sampled points)")
-    right.image(out.to(torch.uint8).cpu().numpy(), caption=f"output {w}×{h}: grid_sample on the original pixels")
+               caption=f"{escape(name)} with the sampling grid (red outline, yellow top edge, blue sampled points)")
+    right.image(out, caption=f"output {w}×{h}: grid_sample on the original pixels")
     st.latex(theta_latex(theta.numpy()))

@@ -1,13 +1,14 @@
 """Translate page: a sentence in; its translation and alignment matrix out, for one or two score functions."""
 import streamlit as st
-import torch
 
-from model.checkpoint import CheckpointError
-from model.translate import asset_name, load_translator, translate
-from ui.common import ASSETS, device, missing_model
+from model.core import assets
+from model.core.attention import SCORES as ATTENTION_SCORES
+from model.core.checkpoint import CheckpointError
+from model.translate.pipeline import TranslateOptions, max_input_tokens, translate
+from ui.common import escape, load_bundle, missing_model
 from viz.alignment import alignment_heatmap, alignment_png
 
-SCORES = ("additive", "dot", "general", "concat")
+SCORES = ("additive",) + tuple(s for s in ATTENTION_SCORES if s != "additive")  # the best-trained first
 DIRECTIONS = {"fr-en": "French → English", "en-fr": "English → French"}
 MAX_CHARS = 1000  # a longer paste is cut before tokenizing; the model reads far fewer words anyway
 EXAMPLES = {
@@ -19,18 +20,8 @@ EXAMPLES = {
 OWN = "(type your own)"
 
 
-@st.cache_resource(show_spinner="Loading the translator…")
-def get_translator(name: str):
-    """One load per model file and process; every session shares it."""
-    try:
-        target = device()
-    except ValueError:  # a bad ATTENTION_LENS_DEVICE: the sidebar says so; run on the CPU
-        target = torch.device("cpu")
-    return load_translator(ASSETS / name, target)
-
-
 def _available(direction: str) -> list[str]:
-    return [s for s in SCORES if (ASSETS / asset_name(direction, s)).is_file()]
+    return [s for s in SCORES if assets.translator(s, direction).is_file()]
 
 
 def _use_example():
@@ -59,22 +50,22 @@ def _controls():
 def _show(direction: str, score: str, text: str, beam: int):
     st.subheader(f"{score} attention")
     try:
-        translator = get_translator(asset_name(direction, score))
+        translator = load_bundle(assets.translator(score, direction))
     except CheckpointError as e:
         st.error(f"Could not load the {score} model: {e.reason} (`{e.path}`)")
         return
     try:
-        r = translate(translator, text, beam=beam)
+        r = translate(translator, text, TranslateOptions(beam))
     except ValueError as e:
         st.warning(f"Nothing to translate: {e}. Type a sentence with words in it.")
         return
     if r.truncated:
-        st.warning(f"Long input: only its first {len(r.source_tokens) - 1} tokens were translated "
+        st.warning(f"Long input: only its first {max_input_tokens(translator)} tokens were translated "
                    f"(the model learnt on sentences of up to {translator.model.config.max_len}).")
     words = r.source_tokens[:-1]
     if r.unknown_words:
         known = len(words) - sum(w in r.unknown_words for w in words)
-        msg = f"Unknown to the model, read as `<unk>`: {', '.join(f'**{w}**' for w in r.unknown_words)}."
+        msg = f"Unknown to the model, read as `<unk>`: {', '.join(f'**{escape(w)}**' for w in r.unknown_words)}."
         if known == 0:
             msg += f" None of the words is in its vocabulary: is this {DIRECTIONS[direction].split(' ')[0]}?"
         st.warning(msg)
@@ -92,7 +83,7 @@ def render():
     st.header("Translate: attention alignments")
     st.caption("A GRU encoder-decoder translates your sentence; each row of the matrix shows which source "
                "words the decoder attended to while writing one target word. Rows sum to 1.")
-    if missing_model("translator", [asset_name("fr-en", "additive")]):
+    if missing_model("translator", [assets.translator("additive", "fr-en")]):
         return
     direction, scores, beam = _controls()
     st.selectbox("Example sentences", [OWN] + EXAMPLES[direction], key="tr_example", on_change=_use_example)

@@ -1,6 +1,7 @@
-"""Views of one caption's attention: per-word statistics, coverage, an animated GIF, soft vs hard.
+"""Views of one caption's attention: an animated GIF, soft vs hard word by word.
 
-Pure functions: arrays in, numbers, images, figures or bytes out. ``alphas`` is
+Pure functions: arrays in, images, figures or bytes out (the per-word statistics are measured by
+model.caption.pipeline.Caption). ``alphas`` is
 (T, h, w): one map per word, each summing to 1 over the grid the model saw.
 Overlays are drawn with ``viz.overlay.attention_overlay``, so every map is
 stretched over the whole image the user gave, whatever its aspect ratio.
@@ -26,36 +27,6 @@ def fit(image: np.ndarray, max_side: int) -> np.ndarray:
     if scale >= 1:
         return image
     return cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
-
-
-def coverage(alphas: np.ndarray) -> np.ndarray:
-    """Σ_t α_t: how much attention each location got over the whole caption (h, w).
-
-    The doubly stochastic regulariser of Xu et al. pushes this towards 1 everywhere.
-    """
-    return np.asarray(alphas, dtype=np.float64).sum(0)
-
-
-def attention_entropy(alphas: np.ndarray) -> np.ndarray:
-    """Entropy in nats of each word's map: 0 for one location, log N for a flat map."""
-    p = np.asarray(alphas, dtype=np.float64).reshape(len(alphas), -1)
-    return np.maximum(-(p * np.log(np.clip(p, 1e-12, None))).sum(1), 0)  # a one-hot map gives 0, not -0
-
-
-def entropy_fraction(alphas: np.ndarray) -> np.ndarray:
-    """Entropy as a fraction of its maximum log N, so maps of any grid size compare."""
-    n = np.asarray(alphas)[0].size if len(alphas) else 1
-    return attention_entropy(alphas) / np.log(n) if n > 1 else np.zeros(len(alphas))
-
-
-def near_uniform(alphas: np.ndarray, fraction: float = 0.95) -> np.ndarray:
-    """True per word whose map is nearly flat: the model looked nowhere in particular.
-
-    Flat means entropy above ``fraction`` of log N, or no location holding even twice
-    its uniform share 1/N (a map can be spread out yet peakless).
-    """
-    p = np.asarray(alphas, dtype=np.float64).reshape(len(alphas), -1)
-    return (entropy_fraction(alphas) > fraction) | (p.max(1, initial=0) < 2 / max(p.shape[1], 1))
 
 
 def _wrap(draw: ImageDraw.ImageDraw, words: list[str], font, width: int) -> list[list[int]]:

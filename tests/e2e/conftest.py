@@ -10,12 +10,9 @@ from pathlib import Path
 import pytest
 
 from bench.browser import CHROMIUM, VIEWPORT, App, launch_chromium, start_server, stop_server
-from model.caption_pipeline import CaptionPipeline
-from model.checkpoint import pick_device
-from model.translate import Translation, asset_name, load_translator, translate
-from ui.caption_page import checkpoint_paths
-from ui.common import ASSETS
-from viz.images import load_image
+from model.caption.pipeline import CaptionOptions, Captioners, caption
+from model.core.images import load_image
+from model.translate.pipeline import TranslateOptions, Translation, load_translator, translate
 
 
 # Streamlit runs every rerun on a new thread, and glibc gives threads their own malloc arenas (up to 8 per
@@ -72,18 +69,18 @@ class Reference:
 
     @cached_property
     def translator(self):
-        return load_translator(ASSETS / asset_name("fr-en", "additive"), pick_device())
+        return load_translator("additive", "fr-en")
 
     def translate(self, text: str, beam: int = 5) -> Translation:
-        return translate(self.translator, text, beam=beam)
+        return translate(self.translator, text, TranslateOptions(beam))
 
     @cached_property
-    def captioner(self) -> CaptionPipeline:
-        return CaptionPipeline(checkpoint_paths(), pick_device())
+    def captioner(self) -> Captioners:
+        return Captioners.load()
 
     def caption(self, data: bytes, beam: int = 3) -> str:
-        image = load_image(data)
-        return " ".join(self.captioner.caption(image, "soft", beam=beam).words)
+        run = caption(self.captioner, load_image(data), ("soft",), CaptionOptions(beam=beam))
+        return " ".join(run.captions["soft"].words)
 
 
 @pytest.fixture(scope="session")

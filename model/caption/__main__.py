@@ -1,0 +1,79 @@
+"""Caption images from the command line.
+
+    python -m model.caption photo.jpg [more.jpg ...] --attention soft|hard --beam 3 --json [--out DIR]
+
+Prints one JSON object per image (caption, tokens, alphas T×H×W, betas), or one line per image
+without --json. --out DIR also writes each image's per-word overlay grid as DIR/<image>_<attention>.png.
+An image that cannot be used is named on stderr and skipped; the exit status is then 2.
+"""
+import argparse
+import sys
+from pathlib import Path
+
+from model.caption.pipeline import ATTENTIONS, LOCATIONS, CaptionOptions, Captioners, caption
+from model.core import assets
+from model.core.checkpoint import CheckpointError
+from model.core.cli import (UsageError, common_args, fail, out_dir, print_json, read_input, setup_output,
+                            unique_stems)
+from model.core.device import pick_device
+from model.core.decoding import CAPTION_ALPHA, MAX_BEAM
+from model.core.images import ImageLoadError, load_image
+from viz.caption_views import fit
+from viz.overlay import figure_png, word_grid_figure
+
+EXPORT = 480  # longest side (px) of the image under the --out grid: the panels are small anyway
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description="Caption images with Show, Attend and Tell.")
+    p.add_argument("images", nargs="+", type=Path)
+    p.add_argument("--attention", choices=ATTENTIONS, default="soft")
+    p.add_argument("--beam", type=int, default=3, help=f"beam size, 1 (greedy) to {MAX_BEAM}")
+    p.add_argument("--length-alpha", type=float, default=CAPTION_ALPHA,
+                   help="rank finished beams by log p / words**alpha: 1 per word (default), 0 by the total")
+    p.add_argument("--location", choices=LOCATIONS, default="argmax",
+                   help="hard model: one location per word (argmax), all of them weighted by alpha (expected: "
+                        "how Xu et al.'s code scores hard models), or sampled per word (sample)")
+    p.add_argument("--seed", type=int, default=0, help="--location sample: the seed")
+    p.add_argument("--temperature", type=float, default=1.0, help="--location sample: the temperature")
+    p.add_argument("--samples", type=int, default=5, help="--location sample: draws to keep the best of")
+    p.add_argument("--checkpoint", type=Path, help="captioner checkpoint (default: the shipped one)")
+    common_args(p)
+    return p, p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    setup_output()
+    p, args = parse_args(argv)
+    try:
+        options = CaptionOptions(args.beam, args.length_alpha, args.location, args.samples, args.seed,
+                                 args.temperature)
+    except ValueError as e:
+        p.error(str(e))
+    try:
+        out = out_dir(args.out)
+        captioners = Captioners.load({args.attention: args.checkpoint or assets.captioner(args.attention)},
+                                     pick_device(args.device))
+    except (CheckpointError, UsageError, ValueError) as e:
+        return fail(str(e))
+    status = 0
+    for path, stem in zip(args.images, unique_stems(args.images)):
+        try:
+            image = load_image(read_input(path))
+        except (ImageLoadError, UsageError) as e:
+            status = fail(f"{path}: {e}")
+            continue
+        run = caption(captioners, image, (args.attention,), options)
+        c = run.captions[args.attention]
+        if args.json:
+            print_json({"image": str(path), "attention": args.attention, **c.to_json()})
+        else:
+            print(f"{path}: {c.caption}", flush=True)
+        if out:
+            fig = word_grid_figure(fit(image, EXPORT), c.words, c.alphas, title=f"{args.attention}: {c.caption}")
+            (out / f"{stem}_{args.attention}.png").write_bytes(figure_png(fig))
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

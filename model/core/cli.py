@@ -1,0 +1,111 @@
+"""What every command line of attention-lens shares: its common flags, JSON output and failures.
+
+The contract: ``--json`` prints valid JSON built from plain Python types (numpy and torch values
+are converted here, once), ``--out DIR`` is where pictures go, ``--device`` picks the device; bad
+input exits 2 with one line on stderr naming the input and what to do, never a traceback.
+"""
+import argparse
+import json
+import math
+import stat
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from model.core.images import MAX_BYTES, ImageLoadError
+
+BAD_INPUT = 2
+
+
+class UsageError(Exception):
+    """Bad input from the person at the command line: shown as one line, exit 2."""
+
+
+def setup_output() -> None:
+    """Text that the terminal's encoding cannot show (a lone surrogate from a mis-decoded argument)
+    is written as a backslash escape instead of raising UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
+def common_args(p: argparse.ArgumentParser, *, out: bool = True) -> None:
+    p.add_argument("--json", action="store_true", help="print JSON (one object per input, one per line)")
+    if out:
+        p.add_argument("--out", type=Path, metavar="DIR", help="also write pictures into this folder")
+    p.add_argument("--device", help="cpu, cuda or cuda:N (default: $ATTENTION_LENS_DEVICE, else CUDA if present)")
+
+
+def plain(value):
+    """``value`` with numpy/torch scalars and arrays turned into Python numbers and lists, NaN into None."""
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, torch.Tensor):
+        return plain(value.detach().cpu().numpy())
+    if isinstance(value, np.ndarray):
+        return plain(value.tolist())
+    if isinstance(value, np.generic):
+        return plain(value.item())
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def dumps(value) -> str:
+    """One line of JSON; text that cannot be encoded (lone surrogates) is escaped, never a crash."""
+    return json.dumps(plain(value), ensure_ascii=True, allow_nan=False)
+
+
+def print_json(value) -> None:
+    print(dumps(value), flush=True)
+
+
+def fail(message: str) -> int:
+    """One line on stderr; the exit status for bad input."""
+    print(f"error: {' '.join(str(message).split())}", file=sys.stderr)
+    return BAD_INPUT
+
+
+def read_input(path: Path, max_bytes: int = MAX_BYTES) -> bytes:
+    """A file's bytes, after checking it is a regular file of at most ``max_bytes`` (a FIFO or a
+    device would hang or never end; a huge file would be read whole before being refused)."""
+    try:
+        info = path.stat()
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read it ({e.strerror or e})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise UsageError(f"{path}: not a regular file")
+    if info.st_size > max_bytes:
+        raise ImageLoadError(f"The file is {info.st_size / 2**20:.0f} MB; the limit is {max_bytes // 2**20} MB.")
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read it ({e.strerror or e})") from None
+
+
+def out_dir(path: Path | None) -> Path | None:
+    """Create the --out folder, or say in one line why it cannot be one."""
+    if path is None:
+        return None
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--out {path}: exists and is not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"--out {path}: cannot create it ({e.strerror or e})") from None
+    return path
+
+
+def unique_stems(paths: list[Path]) -> list[str]:
+    """File stems for --out pictures, numbered where two inputs share one so nothing is overwritten."""
+    seen: dict[str, int] = {}
+    stems = []
+    for p in paths:
+        stem = p.stem or "input"
+        seen[stem] = seen.get(stem, 0) + 1
+        stems.append(stem if seen[stem] == 1 else f"{stem}-{seen[stem]}")
+    return stems

@@ -1,0 +1,113 @@
+"""Greedy and beam-search decoding for ``model.translate.rnn.Translator``.
+
+Both return, per sentence, the target ids (ending with <end> unless the
+length cap cut the sentence) and the alignment matrix: one row per target id,
+one column per real source position (its words, then <end>); every row is an
+attention distribution, so it sums to 1 and padded positions never appear.
+
+The length cap (``max_steps``) guarantees that decoding ends even with an
+untrained model that never says <end>. ``start`` and ``end`` are the target vocabulary's ids;
+finished beams are ranked by model.core.decoding's length rule.
+"""
+from dataclasses import dataclass
+
+import torch
+
+from model.core.decoding import TRANSLATE_ALPHA, check_beam, normalised
+from model.translate.rnn import Memory, Translator
+
+
+@dataclass
+class Decoded:
+    ids: list[int]  # target ids, <end> included when the model produced it
+    alignment: torch.Tensor  # (len(ids), source length incl. <end>)
+    log_prob: float  # sum of the chosen words' log-probabilities
+
+
+def default_max_steps(source_length: int) -> int:
+    """Room for a translation twice as long as its source, plus a few words."""
+    return 2 * source_length + 5
+
+
+def _start(memory: Memory, n: int, start: int):
+    state = memory.state
+    return torch.full((n,), start, dtype=torch.long, device=state.device), state, torch.zeros_like(state)
+
+
+@torch.no_grad()
+def greedy(model: Translator, src: torch.Tensor, lengths: torch.Tensor, start: int, end: int,
+           max_steps: int | None = None) -> list[Decoded]:
+    """The most likely next word at every step, for a padded batch (B, S) at once."""
+    model.eval()
+    memory = model.encode(src, lengths)
+    prev, state, context = _start(memory, src.size(0), start)
+    max_steps = max_steps or default_max_steps(int(lengths.max()))
+    ids, weights, log_probs = [], [], []
+    done = torch.zeros(src.size(0), dtype=torch.bool, device=src.device)
+    for _ in range(max_steps):
+        features, state, context, w = model.step(prev, state, context, memory)
+        best, prev = model.log_probs(features).max(dim=-1)
+        ids.append(prev)
+        weights.append(w)
+        log_probs.append(best.masked_fill(done, 0.0))  # nothing is added after a sentence's <end>
+        done |= prev == end
+        if bool(done.all()):
+            break
+    ids, weights = torch.stack(ids, 1).cpu(), torch.stack(weights, 1).cpu()
+    total = torch.stack(log_probs, 1).sum(1).cpu()
+    out = []
+    for i in range(src.size(0)):
+        row = ids[i].tolist()
+        n = row.index(end) + 1 if end in row else len(row)
+        out.append(Decoded(row[:n], weights[i, :n, :int(lengths[i])], float(total[i])))
+    return out
+
+
+@torch.no_grad()
+def beam_search(model: Translator, src: torch.Tensor, lengths: torch.Tensor, start: int, end: int, beam: int = 5,
+                length_alpha: float = TRANSLATE_ALPHA, max_steps: int | None = None) -> Decoded:
+    """Beam search for one sentence (src (1, S)).
+
+    Finished hypotheses are ranked by log p / length**alpha (model.core.decoding: without it,
+    short translations win because every word costs probability). A hypothesis that emits <end>
+    is finished; the search stops when ``beam`` hypotheses are finished or at the length cap,
+    where the live ones are finished as they are. With beam=1 this is exactly greedy decoding.
+    """
+    check_beam(beam)
+    if src.size(0) != 1:
+        raise ValueError(f"beam_search decodes one sentence at a time, got a batch of {src.size(0)}")
+    model.eval()
+    memory = model.encode(src, lengths)
+    source_length = int(lengths[0])
+    max_steps = max_steps or default_max_steps(source_length)
+    prev, state, context = _start(memory, 1, start)
+    scores = torch.zeros(1, device=src.device)
+    tokens, aligns = [[]], [[]]  # per live hypothesis: ids so far, attention rows so far
+    finished = []
+    for _ in range(max_steps):
+        mem = memory.repeat(torch.zeros(len(tokens), dtype=torch.long, device=src.device))
+        features, state, context, w = model.step(prev, state, context, mem)
+        log_probs = model.log_probs(features)
+        vocab = log_probs.size(-1)
+        total = (scores[:, None] + log_probs).view(-1)
+        top = total.topk(min(2 * beam, total.numel()))
+        keep, w = [], w[:, :source_length].cpu()
+        for score, flat in zip(top.values.tolist(), top.indices.tolist()):
+            h, tok = divmod(flat, vocab)
+            if tok == end:  # counts only while it ranks above the beam-th live hypothesis
+                finished.append(Decoded(tokens[h] + [tok], torch.stack(aligns[h] + [w[h]]), score))
+            else:
+                keep.append((h, tok, score))
+                if len(keep) == beam:
+                    break
+        if len(finished) >= beam or not keep:
+            break
+        index = torch.tensor([h for h, _, _ in keep], device=src.device)
+        tokens = [tokens[h] + [tok] for h, tok, _ in keep]
+        aligns = [aligns[h] + [w[h]] for h, _, _ in keep]
+        prev = torch.tensor([tok for _, tok, _ in keep], device=src.device)
+        scores = torch.tensor([s for _, _, s in keep], device=src.device)
+        state, context = state[index], context[index]
+    else:  # length cap: the live hypotheses end here, without <end>
+        finished += [Decoded(t, torch.stack(a), float(s)) for t, a, s in zip(tokens, aligns, scores.tolist())]
+    return max(finished, key=lambda d: normalised(d.log_prob, len(d.ids), length_alpha))
