@@ -98,9 +98,9 @@ def load_checkpoint(path, kind: str | None = None, map_location="cpu") -> Checkp
     try:
         blob = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # zip/pickle errors differ by torch version; all mean "not readable"
-        first = next((line for line in str(e).splitlines() if line.strip()), type(e).__name__)
-        raise CheckpointError(path, f"not a readable checkpoint (corrupt or truncated?): "
-                                    f"{first.strip()[:200]}") from None
+        # torch's own message is pages of advice about weights_only; the type says enough
+        raise CheckpointError(path, f"not a readable checkpoint (corrupt or truncated?), {type(e).__name__}; "
+                                    "use a file written by attention-lens") from None
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
         raise CheckpointError(path, f"not an attention-lens checkpoint (expected format {FORMAT!r})")
     missing = [k for k in REQUIRED if k not in blob]
