@@ -37,8 +37,8 @@ def decoding_name(beam: int, length_alpha: float = CAPTION_ALPHA) -> str:
 
 
 def default_location(model: Captioner, requested: str | None = None) -> str:
-    """Where deterministic decoding attends: a soft model always at the expected context, a hard
-    model at the ``requested`` location ('argmax' or 'expected'), by default its argmax."""
+    """Where decoding attends: a soft model always at the expected context, a hard
+    model at the ``requested`` location ('argmax', 'expected' or 'sample'), by default its argmax."""
     return "expected" if model.config.attention == "soft" else requested or "argmax"
 
 

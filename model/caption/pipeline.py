@@ -7,11 +7,12 @@ are to be stretched back over the whole image.
 """
 import time
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
 
-from model.caption.decode import Decoded, beam_search, greedy, sample_best
+from model.caption.decode import Decoded, beam_search, default_location, greedy, sample_best
 from model.caption.encoder import Encoder, annotations
 from model.core import assets
 from model.core.attention import entropy
@@ -57,7 +58,7 @@ class Caption:
     log_prob: float
     decoder_ms: float
 
-    @property
+    @cached_property  # the page reads it, its fraction and near_uniform for every word on every rerun
     def entropy(self) -> np.ndarray:
         """(T,) entropy of each map in nats: 0 for one location, log N for a flat map."""
         p = torch.from_numpy(np.asarray(self.alphas, np.float64).reshape(len(self.alphas), -1))
@@ -130,11 +131,10 @@ def decode(bundle: Bundle, feats: torch.Tensor, options: CaptionOptions) -> Deco
     """One model's caption of encoded images ``feats`` (1, N, D) under ``options``."""
     model, vocab = bundle.model, bundle.vocab["words"]
     start, end = vocab.start, vocab.end
-    hard = model.config.attention == "hard"
-    if hard and options.location == "sample":
+    location = default_location(model, options.location)
+    if location == "sample":
         return sample_best(model, feats, start, end, samples=options.samples, seed=options.seed,
                            temperature=options.temperature)
-    location = options.location if hard else "expected"
     if options.beam == 1:
         return greedy(model, feats, start, end, location=location)[0]
     return beam_search(model, feats, start, end, beam=options.beam, location=location,

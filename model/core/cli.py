@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from model.core.images import MAX_BYTES, ImageLoadError
+from model.core.images import MAX_BYTES, check_size
 
 BAD_INPUT = 2
 
@@ -79,8 +79,7 @@ def read_input(path: Path, max_bytes: int = MAX_BYTES) -> bytes:
         raise UsageError(f"{path}: cannot read it ({e.strerror or e})") from None
     if not stat.S_ISREG(info.st_mode):
         raise UsageError(f"{path}: not a regular file")
-    if info.st_size > max_bytes:
-        raise ImageLoadError(f"The file is {info.st_size / 2**20:.0f} MB; the limit is {max_bytes // 2**20} MB.")
+    check_size(info.st_size, max_bytes)
     try:
         return path.read_bytes()
     except OSError as e:

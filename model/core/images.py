@@ -20,12 +20,17 @@ class ImageLoadError(ValueError):
     """A message meant for the person who uploaded the file."""
 
 
+def check_size(n_bytes: int, max_bytes: int = MAX_BYTES) -> None:
+    """Refuse a file over the size limit, from its size alone (a CLI checks before reading it)."""
+    if n_bytes > max_bytes:
+        raise ImageLoadError(f"The file is {n_bytes / 2**20:.0f} MB; the limit is {max_bytes // 2**20} MB.")
+
+
 def load_image(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Decode an upload to an (H, W, 3) uint8 RGB array shown the right way up."""
     if not data:
         raise ImageLoadError("The file is empty.")
-    if len(data) > MAX_BYTES:
-        raise ImageLoadError(f"The file is {len(data) / 2**20:.0f} MB; the limit is {MAX_BYTES // 2**20} MB.")
+    check_size(len(data))
     try:
         img = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
