@@ -50,6 +50,8 @@ class Server:
     proc: subprocess.Popen
     url: str
     log: Path
+    started: float = 0.0   # time.monotonic() when the process was started
+    health_s: float = 0.0  # seconds from then until /_stcore/health answered "ok"
 
 
 def free_port() -> int:
@@ -64,10 +66,11 @@ def start_server(log: Path, env: dict | None = None, timeout: float = 120) -> Se
     port = free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
            "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    started = time.monotonic()
     with open(log, "wb") as out:  # its own session: stop_server ends it and anything it started, nothing else
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
                                 env={**os.environ, **(env or {})})
-    server = Server(proc, f"http://127.0.0.1:{port}/", log)
+    server = Server(proc, f"http://127.0.0.1:{port}/", log, started)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -75,6 +78,7 @@ def start_server(log: Path, env: dict | None = None, timeout: float = 120) -> Se
         try:
             with urllib.request.urlopen(server.url + "_stcore/health", timeout=2) as r:
                 if r.read() == b"ok":
+                    server.health_s = time.monotonic() - started
                     return server
         except OSError:
             pass
@@ -141,7 +145,7 @@ class App:
 
     def __init__(self, page, url: str, wait: bool = True):
         """Load the app; ``wait=False`` returns at once, to open many tabs side by side (then call ``settle(0)``)."""
-        self.page, self.runs, self.running, self.last_event = page, 0, False, time.monotonic()
+        self.page, self.runs, self.starts, self.running, self.last_event = page, 0, 0, False, time.monotonic()
         page.on("websocket", lambda ws: ws.on("framereceived", self._frame))
         page.goto(url, wait_until="commit" if not wait else "load")
         if wait:
@@ -154,7 +158,7 @@ class App:
         msg.ParseFromString(payload)
         kind = msg.WhichOneof("type")
         if kind == "new_session":  # the server sends one at the start of every script run
-            self.running, self.last_event = True, time.monotonic()
+            self.running, self.last_event, self.starts = True, time.monotonic(), self.starts + 1
         elif kind == "script_finished":
             self.running, self.last_event = False, time.monotonic()
             self.runs += msg.script_finished == ForwardMsg.ScriptFinishedStatus.FINISHED_SUCCESSFULLY

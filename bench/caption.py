@@ -3,7 +3,7 @@
 Loads captioner_soft.pt / captioner_hard.pt from assets/ (or $ATTENTION_LENS_ASSETS) and times,
 in ms per image over the sample photos in assets/samples: the encoder; the
 decoder alone with greedy and beam 1 / 3 / 5 decoding; the overlays of all
-words of one caption at the image's own size; end to end at beam 3 (encoder,
+words of one caption at the page's display sizes; end to end at beam 3 (encoder,
 decoder, overlays), which the page needs on every new image. Then images/s for
 encoder + greedy decoding in batches. Each number is the median over
 --repeats passes (min and max beside it), after one warm-up pass. CPU, and
@@ -25,7 +25,17 @@ from model.caption.decode import beam_search, greedy  # noqa: E402
 from model.caption.pipeline import ATTENTIONS, CaptionOptions, Captioners, caption  # noqa: E402
 from model.core import assets  # noqa: E402
 from model.core.images import load_image  # noqa: E402
+from ui.caption_panels import THUMB  # noqa: E402
+from ui.caption_words import LARGE  # noqa: E402
+from viz.caption_views import fit  # noqa: E402
 from viz.overlay import attention_overlay  # noqa: E402
+
+
+def page_overlays(image, alphas) -> list:
+    """What the Caption page draws for one model's caption, at the sizes it shows them (both models side
+    by side): every word's thumbnail and the large overlay of the selected word (one per click)."""
+    large, thumb = fit(image, *LARGE[2]), fit(image, THUMB)
+    return [attention_overlay(large, alphas[0])] + [attention_overlay(thumb, a) for a in alphas]
 
 
 def ms_per_item(fn, items, device, repeats: int) -> list[float]:
@@ -55,12 +65,12 @@ def bench_device(paths: dict, device: torch.device, images: list, args):
                 args.repeats))
         alphas = {id(im): caption(pipe, im, (name,), options).captions[name].alphas for im in images}
         words = statistics.mean(len(a) for a in alphas.values())
-        row(device, f"overlays, all words ({words:.1f} on average)", name, ms_per_item(
-            lambda im: [attention_overlay(im, a) for a in alphas[id(im)]], images, device, args.repeats))
+        row(device, f"overlays, all words at display size ({words:.1f} on average)", name, ms_per_item(
+            lambda im: page_overlays(im, alphas[id(im)]), images, device, args.repeats))
 
         def end_to_end(im):
             c = caption(pipe, im, (name,), options).captions[name]
-            return [attention_overlay(im, a) for a in c.alphas]
+            return page_overlays(im, c.alphas)
         row(device, "end to end, beam 3", name, ms_per_item(end_to_end, images, device, args.repeats))
 
         batch = [images[i % len(images)] for i in range(args.batch)]

@@ -1,4 +1,5 @@
 import json
+import os
 
 import numpy as np
 import pytest
@@ -9,6 +10,10 @@ from model.caption.decoder import Captioner, CaptionerConfig
 from model.caption.encoder import PREPROCESSING
 from model.core.checkpoint import Checkpoint, save_checkpoint
 from model.core.vocab import SPECIALS, Vocab
+
+# Tests load the models they need; the app's background warm-up would load every shipped model
+# in each test process (and in each AppTest run) for nothing.
+os.environ.setdefault("ATTENTION_LENS_WARM_UP", "0")
 
 WORDS = 6  # every caption of the tiny captioners has this many words
 COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (30, 40, 220)}

@@ -6,7 +6,8 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-PAGES = {"Caption": "Caption", "Translate": "Translate", "Spatial transformer": "Spatial transformer",
+PAGES = {"Caption": "Caption", "Translate": "Translate", "Transformer": "Transformer",
+         "Spatial transformer": "Spatial transformer", "Attention lab": "Attention lab",
          "About": "About attention-lens"}  # page -> start of its header
 
 

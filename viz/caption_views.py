@@ -7,26 +7,48 @@ Overlays are drawn with ``viz.overlay.attention_overlay``, so every map is
 stretched over the whole image the user gave, whatever its aspect ratio.
 """
 import io
+from pathlib import Path
 
 import cv2
+import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image, ImageDraw, ImageFont
 
-from viz.overlay import attention_overlay
+from viz.overlay import attention_overlay, colour_bar
+
+SCALE_H = 40  # px: the colour-scale band with_scale adds beneath an overlay
+FONT = str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf")  # has α and Σ; PIL's default not
 
 
-def fit(image: np.ndarray, max_side: int) -> np.ndarray:
-    """Shrink so the longer side is at most ``max_side`` (aspect ratio kept); smaller images are left alone.
+def fit(image: np.ndarray, max_side: int, max_height: int | None = None) -> np.ndarray:
+    """Shrink so the longer side is at most ``max_side`` and the height at most ``max_height``
+    (aspect ratio kept); smaller images are left alone.
 
-    Overlays cost a resize and a blur per word at the image's size; a 12-megapixel
-    photo would make every word slow for no visible gain.
+    Overlays cost per pixel drawn, so they are drawn at the size they are shown; the height
+    bound keeps a portrait photo inside the window.
     """
     h, w = image.shape[:2]
-    scale = max_side / max(h, w)
+    scale = min(max_side / max(h, w), (max_height or h) / h)
     if scale >= 1:
         return image
     return cv2.resize(image, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
+
+
+def with_scale(overlay: np.ndarray, low: str, high: str, note: str = "") -> np.ndarray:
+    """The overlay with its colour scale in a band beneath: the colour bar from ``low`` to ``high``
+    (e.g. "0" and "α 0.21"), ``note`` (what the colours mean) above it. Same width as the overlay."""
+    w = overlay.shape[1]
+    font = ImageFont.truetype(FONT, 13)
+    band = Image.new("RGB", (w, SCALE_H), (255, 255, 255))
+    draw = ImageDraw.Draw(band)
+    left, right = draw.textlength(low, font=font) + 8, draw.textlength(high, font=font) + 8
+    bar_w = max(int(w - left - right), 8)
+    band.paste(Image.fromarray(colour_bar(bar_w, 10)), (int(left), 25))
+    draw.text((2, 22), low, font=font, fill=(60, 60, 60))
+    draw.text((int(left) + bar_w + 5, 22), high, font=font, fill=(60, 60, 60))
+    draw.text((2, 3), note, font=font, fill=(90, 90, 90))
+    return np.concatenate([overlay, np.asarray(band)], 0)
 
 
 def _wrap(draw: ImageDraw.ImageDraw, words: list[str], font, width: int) -> list[list[int]]:

@@ -10,12 +10,14 @@ Per step t, with annotations a_i (the 14×14 encoder grid) and state h_{t-1}:
     h_t     = LSTM([E y_{t-1}; z_t], h_{t-1})
     p(y_t)  = softmax(L_o tanh(E y_{t-1} + L_h h_t + L_z z_t))   deep output layer
 """
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
-from model.caption.encoder import FEATURE_DIM, Preprocessing
+from model.caption.encoder import FEATURE_DIM, PREPROCESSING, Encoder, EncoderTop, Preprocessing
 from model.core.attention import Attention, AttentionConfig, entropy, hard_attention, soft_attention
 from model.core.checkpoint import Checkpoint, config_from, load_weights
 
@@ -32,6 +34,12 @@ class CaptionerConfig:
     attention: str = "soft"  # "soft" or "hard"
     dropout: float = 0.5
     max_len: int = 30  # decoding always stops after this many words
+    # 0: the encoder is the weight package's, frozen. n: the model carries its own fine-tuned copy of
+    # the encoder from block n up (``top``), run on the package's blocks below n (model.caption.pipeline).
+    finetune_from: int = 0
+    # Inference precision of the matrices read at every step, applied at load (with_precision);
+    # training is always fp32 and the file's weights are the same whatever this says.
+    precision: str = "fp32"
 
 
 @dataclass
@@ -44,10 +52,12 @@ class StepOut:
 
 
 class Captioner(nn.Module):
-    def __init__(self, config: CaptionerConfig):
+    def __init__(self, config: CaptionerConfig, pre: Preprocessing = PREPROCESSING):
         super().__init__()
         if config.attention not in ("soft", "hard"):
             raise ValueError(f"attention must be 'soft' or 'hard', got {config.attention!r}")
+        if config.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {config.precision!r}")
         self.config = config
         d, h, e = config.feature_dim, config.hidden_dim, config.embed_dim
         # stride-16 and head features have different scales; a learned norm evens them out
@@ -62,6 +72,8 @@ class Captioner(nn.Module):
         self.L_z = nn.Linear(d, e)
         self.L_o = nn.Linear(e, config.vocab_size)
         self.drop = nn.Dropout(config.dropout)
+        # the architecture only: training copies the package's weights in, loading the checkpoint's
+        self.top = EncoderTop(Encoder(pre, pretrained=False), config.finetune_from) if config.finetune_from else None
 
     def prepare(self, annotations: torch.Tensor):
         """Per-image work done once: normalised keys, their projection, the initial state."""
@@ -114,11 +126,71 @@ class Captioner(nn.Module):
         return torch.stack(logits, 1), torch.stack(alphas, 1), torch.stack(betas, 1), torch.stack(loc_lp, 1)
 
 
+# Decoding reads the gate matrices of the LSTM (16.9 MB in fp32), the deep output layer and the
+# attention query once per step, for a few hypotheses: it is bound by memory, not arithmetic. These
+# are the matrices a lower precision applies to; everything else (the state, the attention weights,
+# the softmax) stays fp32, and so do the per-image layers (norm, init, key projection).
+STEP_LAYERS = ("lstm", "L_h", "L_z", "L_o", "attend.W_s")
+LOW = {"bf16": torch.bfloat16, "fp16": torch.float16}
+PRECISIONS = ("fp32", *LOW, "int8")  # int8: dynamic quantisation (torch.ao), CPU only
+
+
+class LowLinear(nn.Module):
+    """An nn.Linear whose weight is kept in bf16/fp16; it takes and returns fp32."""
+
+    def __init__(self, linear: nn.Linear, dtype: torch.dtype):
+        super().__init__()
+        self.register_buffer("weight", linear.weight.detach().to(dtype))
+        self.register_buffer("bias", None if linear.bias is None else linear.bias.detach().float())
+
+    def forward(self, x):
+        y = F.linear(x.to(self.weight.dtype), self.weight).float()
+        return y if self.bias is None else y + self.bias
+
+
+class LowLSTMCell(nn.Module):
+    """An nn.LSTMCell with [W_ih W_hh] as one bf16/fp16 matrix (one read per step); gates and state in fp32."""
+
+    def __init__(self, cell: nn.LSTMCell, dtype: torch.dtype):
+        super().__init__()
+        self.register_buffer("weight", torch.cat([cell.weight_ih, cell.weight_hh], 1).detach().to(dtype))
+        self.register_buffer("bias", (cell.bias_ih + cell.bias_hh).detach().float())
+
+    def forward(self, x, state):
+        h, c = state
+        gates = F.linear(torch.cat([x, h], 1).to(self.weight.dtype), self.weight).float() + self.bias
+        i, f, g, o = gates.chunk(4, 1)  # nn.LSTMCell's order
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        return torch.sigmoid(o) * torch.tanh(c), c
+
+
+def with_precision(model: Captioner, precision: str) -> Captioner:
+    """``model`` (eval only) with its STEP_LAYERS in ``precision``; fp32 leaves it as trained."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    model.config = replace(model.config, precision=precision)
+    modules = dict(model.named_modules())
+    layers = [n for n in STEP_LAYERS if n in modules]  # W_s: the additive score's query projection
+    if precision == "int8":
+        with warnings.catch_warnings():  # torch.ao's deprecation notices, on every load otherwise
+            warnings.simplefilter("ignore")
+            from torch.ao.quantization import quantize_dynamic
+            return quantize_dynamic(model.eval(), set(layers), dtype=torch.qint8, inplace=True)
+    if precision in LOW:
+        for name in layers:
+            parent, _, leaf = name.rpartition(".")
+            old, dtype = modules[name], LOW[precision]
+            setattr(model.get_submodule(parent), leaf,
+                    LowLSTMCell(old, dtype) if isinstance(old, nn.LSTMCell) else LowLinear(old, dtype))
+    return model.eval()
+
+
 def from_checkpoint(ckpt: Checkpoint) -> tuple[Captioner, Preprocessing]:
-    """The decoder a captioner checkpoint holds and the encoder preprocessing it was trained with
-    (model.core.loader calls this for kind 'captioner')."""
-    model = load_weights(Captioner(config_from(CaptionerConfig, ckpt)), ckpt)
-    return model, Preprocessing.from_dict(ckpt.preprocessing)
+    """The decoder a captioner checkpoint holds, at the precision its config names, and the encoder
+    preprocessing it was trained with (model.core.loader calls this for kind 'captioner')."""
+    pre = Preprocessing.from_dict(ckpt.preprocessing)
+    model = load_weights(Captioner(config_from(CaptionerConfig, ckpt), pre), ckpt)
+    return with_precision(model, model.config.precision), pre
 
 
 def doubly_stochastic(alphas: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

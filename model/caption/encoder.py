@@ -12,6 +12,7 @@ concatenated with the stride-16 features, giving 196 annotations per image
 for one forward pass.
 """
 import contextlib
+import copy
 import importlib
 import io
 from dataclasses import asdict, dataclass
@@ -111,17 +112,54 @@ class Encoder(nn.Module):
         self.eval()
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x = self.stem(x)
-        fine = None
-        for i, block in enumerate(self.blocks):
+        return self.upper(self.stem(x), 0)  # (B, fine_dim, 14, 14), (B, 1280, 7, 7)
+
+    def lower(self, x: torch.Tensor, stop: int, start: int = 0) -> torch.Tensor:
+        """Blocks ``start`` to ``stop`` - 1 (the stem first when start is 0): the input of block ``stop``."""
+        x = self.stem(x) if start == 0 else x
+        for block in self.blocks[start:stop]:
             x = block(x)
-            if i == self.pre.fine_block:
-                fine = x
-        return fine, self.head(x)  # (B, fine_dim, 14, 14), (B, 1280, 7, 7)
+        return x
+
+    def upper(self, x: torch.Tensor, start: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """From the input of block ``start`` to the two maps, with these (frozen) weights."""
+        return run_top(self.blocks[start:], self.head, x, start, self.pre.fine_block)
 
     @torch.no_grad()
     def imagenet_logits(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.forward(x)[1].mean((2, 3)))
+
+
+def run_top(blocks, head, x, start: int, fine_block: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Blocks numbered from ``start`` then the head; the fine map is block ``fine_block``'s output."""
+    fine = None
+    for i, block in enumerate(blocks, start):
+        x = block(x)
+        if i == fine_block:
+            fine = x
+    return fine, head(x)
+
+
+class EncoderTop(nn.Module):
+    """A captioner's own copy of the encoder from block ``start`` up (the head included), fine-tuned
+    with the decoder while the blocks below stay the weight package's. Batch norm always runs on the
+    ImageNet statistics (eval mode even in training): the captions' batches are too few images to
+    re-estimate them."""
+
+    def __init__(self, encoder: Encoder, start: int):
+        super().__init__()
+        if not 1 <= start <= encoder.pre.fine_block:
+            raise ValueError(f"fine-tuning must start at a block from 1 to {encoder.pre.fine_block} "
+                             f"(the last stride-16 one), got {start}")
+        self.start, self.fine_block = start, encoder.pre.fine_block
+        self.blocks = copy.deepcopy(encoder.blocks[start:])
+        self.head = copy.deepcopy(encoder.head)
+
+    def train(self, mode: bool = True):
+        return super().train(False)  # frozen batch-norm statistics (see the class docstring)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return run_top(self.blocks, self.head, x, self.start, self.fine_block)
 
 
 def annotations(fine: torch.Tensor, coarse: torch.Tensor) -> torch.Tensor:

@@ -16,7 +16,7 @@ from model.caption.decode import Decoded, beam_search, default_location, greedy,
 from model.caption.encoder import Encoder, annotations
 from model.core import assets
 from model.core.attention import entropy
-from model.core.decoding import CAPTION_ALPHA, check_beam
+from model.core.decoding import CAPTION_ALPHA, CAPTION_NO_REPEAT, check_beam
 from model.core.loader import Bundle, load
 
 ATTENTIONS = ("soft", "hard")
@@ -35,6 +35,7 @@ class CaptionOptions:
     samples: int = 5  # location "sample": location sequences drawn; the most probable caption is kept
     seed: int = 0
     temperature: float = 1.0  # of the location distribution when sampling
+    no_repeat: int = CAPTION_NO_REPEAT  # no word n-gram of this size twice in a caption; 0 allows repeats
 
     def __post_init__(self):
         check_beam(self.beam)
@@ -46,6 +47,8 @@ class CaptionOptions:
             raise ValueError(f"samples must be between 1 and 50, got {self.samples}")
         if not self.temperature > 0:
             raise ValueError(f"temperature must be positive, got {self.temperature}")
+        if self.no_repeat not in (0, 2, 3, 4):
+            raise ValueError(f"no_repeat must be 0 (off), 2, 3 or 4, got {self.no_repeat}")
 
 
 @dataclass
@@ -100,7 +103,8 @@ class CaptionRun:
 
 
 class Captioners:
-    """Captioner bundles that share one encoder (they must have been trained on the same one)."""
+    """Captioner bundles that share one encoder (they must have been trained on the same one); a
+    fine-tuned model shares its frozen lower blocks and runs its own upper ones."""
 
     def __init__(self, bundles: dict[str, Bundle]):
         if not bundles:
@@ -121,10 +125,25 @@ class Captioners:
         return cls({a: load(p, device, kind="captioner") for a, p in paths.items()})
 
     @torch.no_grad()
-    def encode(self, seen: list[np.ndarray]) -> torch.Tensor:
-        """Squashed images -> (B, grid*grid, D) annotations."""
+    def encode(self, seen: list[np.ndarray], name: str | None = None) -> torch.Tensor:
+        """Squashed images -> (B, grid*grid, D) annotations for model ``name`` (default: the first loaded)."""
+        name = name or next(iter(self.bundles))
+        return self.encode_all(seen, [name])[name]
+
+    @torch.no_grad()
+    def encode_all(self, seen: list[np.ndarray], names) -> dict[str, torch.Tensor]:
+        """Annotations per model: the package's blocks run once up to the lowest fine-tuned block; the
+        frozen models share the package's upper blocks, each fine-tuned model runs its own (``top``)."""
         x = torch.stack([self.pre.normalise(im) for im in seen]).to(self.device)
-        return annotations(*self.encoder(x))
+        cuts = {n: self.bundles[n].model.config.finetune_from for n in names}
+        start = min([c for c in cuts.values() if c], default=0)
+        if not start:
+            shared = annotations(*self.encoder(x))
+            return {n: shared for n in names}
+        below = self.encoder.lower(x, start)
+        shared = annotations(*self.encoder.upper(below, start)) if not all(cuts.values()) else None
+        return {n: annotations(*self.bundles[n].model.top(self.encoder.lower(below, c, start))) if c else shared
+                for n, c in cuts.items()}
 
 
 def decode(bundle: Bundle, feats: torch.Tensor, options: CaptionOptions) -> Decoded:
@@ -134,11 +153,11 @@ def decode(bundle: Bundle, feats: torch.Tensor, options: CaptionOptions) -> Deco
     location = default_location(model, options.location)
     if location == "sample":
         return sample_best(model, feats, start, end, samples=options.samples, seed=options.seed,
-                           temperature=options.temperature)
+                           temperature=options.temperature, no_repeat=options.no_repeat)
     if options.beam == 1:
-        return greedy(model, feats, start, end, location=location)[0]
+        return greedy(model, feats, start, end, location=location, no_repeat=options.no_repeat)[0]
     return beam_search(model, feats, start, end, beam=options.beam, location=location,
-                       length_alpha=options.length_alpha)
+                       length_alpha=options.length_alpha, no_repeat=options.no_repeat)
 
 
 def caption(captioners: Captioners, image: np.ndarray, attentions=("soft",),
@@ -149,13 +168,13 @@ def caption(captioners: Captioners, image: np.ndarray, attentions=("soft",),
         raise ValueError(f"no {', '.join(missing)} captioner loaded (have: {', '.join(captioners.bundles)})")
     t0 = time.perf_counter()
     seen = captioners.pre.squash(image)
-    feats = captioners.encode([seen])
+    feats = captioners.encode_all([seen], attentions)
     encoder_ms = 1000 * (time.perf_counter() - t0)
     out = {}
     for name in attentions:
         bundle = captioners.bundles[name]
         t1 = time.perf_counter()
-        d = decode(bundle, feats, options)
+        d = decode(bundle, feats[name], options)
         decoder_ms = 1000 * (time.perf_counter() - t1)
         words = bundle.vocab["words"].decode(d.tokens, strip=False)
         g = bundle.model.config.grid

@@ -22,9 +22,16 @@ def captioner(attention: str) -> Path:
     return assets_dir() / f"captioner_{attention}.pt"
 
 
-def translator(score: str, direction: str = "fr-en", protocol: str = "ours") -> Path:
-    """``score``: one of model.core.attention.SCORES; the tutorial protocol's reproduction has a suffix."""
-    return assets_dir() / f"translator_{direction}_{score}{'_tutorial' if protocol == 'tutorial' else ''}.pt"
+# Every translator that can be shipped, by name: the GRU models by their attention score function
+# (model.core.attention.SCORES), then the Transformer (model.translate.transformer).
+TRANSLATORS = ("dot", "general", "concat", "additive", "transformer")
+
+
+def translator(name: str, direction: str = "fr-en", protocol: str = "ours") -> Path:
+    """``name``: one of TRANSLATORS; the tutorial protocol's reproduction has a suffix."""
+    if name not in TRANSLATORS:
+        raise ValueError(f"unknown translator {name!r}; choose one of {', '.join(TRANSLATORS)}")
+    return assets_dir() / f"translator_{direction}_{name}{'_tutorial' if protocol == 'tutorial' else ''}.pt"
 
 
 def stn(variant: str, baseline: bool = False) -> Path:

@@ -148,3 +148,26 @@ def hard_attention(scores: torch.Tensor, values: torch.Tensor, *, sample: bool =
 def entropy(probs: torch.Tensor) -> torch.Tensor:
     """Entropy (nats) of each attention distribution; masked zeros contribute 0."""
     return -(probs * probs.clamp_min(1e-12).log()).sum(-1)
+
+
+def scaled_dot_product(query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
+                       mask: torch.Tensor | None = None, temperature: float = 1.0):
+    """Scaled dot-product attention (Vaswani et al. 2017, eq. 1), weights returned.
+
+    softmax(Q K^T / (sqrt(d_k) * temperature)) V for any leading dims: query (..., T, d_k),
+    keys (..., S, d_k), values (..., S, d_v); ``mask`` broadcasts to (..., T, S), True where a
+    query may look. Returns (context (..., T, d_v), weights (..., T, S)); each row of the weights
+    sums to 1 and masked positions get exactly 0. The Transformer and the query-key-value lab both
+    call this one function; ``torch.nn.functional.scaled_dot_product_attention`` is faster but
+    does not return the weights, which are what this project shows.
+    """
+    if temperature <= 0:
+        raise ValueError(f"temperature must be positive, got {temperature}")
+    scores = query @ keys.transpose(-2, -1) / (query.size(-1) ** 0.5 * temperature)
+    if mask is not None:
+        mask = mask.expand_as(scores)
+        if not bool(mask.any(dim=-1).all()):
+            raise ValueError("every row of the attention mask needs at least one real position")
+        scores = scores.masked_fill(~mask, float("-inf"))
+    weights = torch.softmax(scores, dim=-1)
+    return weights @ values, weights

@@ -5,6 +5,7 @@ are converted here, once), ``--out DIR`` is where pictures go, ``--device`` pick
 input exits 2 with one line on stderr naming the input and what to do, never a traceback.
 """
 import argparse
+import codecs
 import json
 import math
 import stat
@@ -29,6 +30,29 @@ def setup_output() -> None:
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
+
+
+def argument_text(arg: str) -> str:
+    """A command-line argument meant as text (not a path), as the person typed it.
+
+    Python reads argv bytes that are not UTF-8 as lone surrogates ("café" from a Latin-1 terminal
+    arrives as "caf\\udce9"), which a tokenizer would split into two words and JSON cannot carry as
+    UTF-8. The bytes are decoded again: as UTF-8 where they are, each other byte as Latin-1 (where
+    every byte is a character). A path must stay as it is: its surrogates name the file's real bytes.
+    """
+    try:
+        raw = arg.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate that no byte made (an in-process caller): U+FFFD, visibly
+        return arg.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return raw.decode("utf-8", LATIN1)
+
+
+def _as_latin1(e: UnicodeDecodeError) -> tuple[str, int]:
+    return e.object[e.start:e.end].decode("latin-1"), e.end
+
+
+LATIN1 = "attention-lens-latin1"
+codecs.register_error(LATIN1, _as_latin1)
 
 
 def common_args(p: argparse.ArgumentParser, *, out: bool = True) -> None:

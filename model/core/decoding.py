@@ -10,10 +10,15 @@ alpha = 1 is the mean log-probability per token (Xu et al.'s arctic-captions ``-
 captioner's default); alpha = 0.7 is the softer penalty of Wu et al. (2016, GNMT), the translator's
 default, where the mean per token over-rewards long, rambling sentences; alpha = 0 ranks by the total.
 Special token ids always come from the model's vocabulary (model.core.vocab), never from literals.
+
+Repeats: a caption may not contain the same word n-gram twice (``no_repeat`` n, 0 = allowed). At each
+step the words that would complete an n-gram already in the hypothesis get log-probability -inf
+(``banned_next``), in beam search and greedy alike; <end> is never banned, so every hypothesis can stop.
 """
 MAX_BEAM = 10
 CAPTION_ALPHA = 1.0
 TRANSLATE_ALPHA = 0.7
+CAPTION_NO_REPEAT = 2  # no word bigram twice in a caption (README: to be confirmed on validation)
 
 
 def check_beam(beam: int) -> int:
@@ -25,3 +30,17 @@ def check_beam(beam: int) -> int:
 def normalised(log_prob: float, scored: int, alpha: float) -> float:
     """The ranking score of a finished hypothesis of ``scored`` tokens (see the module docstring)."""
     return log_prob / max(scored, 1) ** alpha
+
+
+def banned_next(tokens: list[int], n: int) -> set[int]:
+    """The words that, appended to ``tokens``, would repeat one of its n-grams (n = 0: none)."""
+    if n < 1 or len(tokens) < n - 1:
+        return set()
+    prefix = tokens[len(tokens) - n + 1:]
+    return {tokens[i + n - 1] for i in range(len(tokens) - n + 1) if tokens[i:i + n - 1] == prefix}
+
+
+def repeats_ngram(tokens: list, n: int = 2) -> bool:
+    """True when some word n-gram occurs twice in ``tokens`` (overlaps count: 'a a a' repeats 'a a')."""
+    grams = [tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
+    return len(grams) != len(set(grams))

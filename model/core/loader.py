@@ -16,7 +16,8 @@ from model.core.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from model.core.device import pick_device
 from model.core.vocab import Vocab
 
-KINDS = {"captioner": "model.caption.decoder", "translator": "model.translate.rnn", "stn": "model.stn.net"}
+KINDS = {"captioner": "model.caption.decoder", "translator": "model.translate.rnn",
+         "transformer_translator": "model.translate.transformer", "stn": "model.stn.net"}
 
 
 @dataclass

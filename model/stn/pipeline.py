@@ -15,6 +15,7 @@ from model.core.loader import Bundle, load
 from model.stn.net import Preprocessing, sample
 
 MODELS = ("rts", "cluttered")  # the shipped variants
+WORK = 16  # prepare works at most at WORK × the model's input side (672 px for RTS): never at a photo's long side
 CONFIDENT = 0.8  # below this top probability, or when the picture does not look like a digit: "low confidence"
 
 
@@ -42,10 +43,16 @@ def prepare(rgb: np.ndarray, pre: Preprocessing) -> Prepared:
     The background level is the median of the border; it goes to ``pre.background`` (also the value
     the transformer pads with) and the brightest ink to 1. The picture is padded to a square, with
     more margin if the ink would be larger than the training digits ever are, then resized. A
-    picture already of the model's input size (a distorted MNIST digit) is taken as it is.
+    picture already of the model's input size (a distorted MNIST digit) is taken as it is; a large
+    one is first shrunk to WORK × that size, so the work and the padded square are bounded by the
+    model, not by the upload (a 20:1 panorama would otherwise be padded to a square of its long side).
     """
     size = pre.input_size
     grey = cv2.cvtColor(np.asarray(rgb, np.uint8), cv2.COLOR_RGB2GRAY)
+    k = WORK * size / max(grey.shape)
+    if k < 1:
+        h, w = grey.shape
+        grey = cv2.resize(grey, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA)
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]]).astype(np.float32)
     inverted = bool(np.median(border) > 127)
     g = 255 - grey.astype(np.float32) if inverted else grey.astype(np.float32)

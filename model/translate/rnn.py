@@ -51,12 +51,13 @@ class Memory:
     """What the decoder attends to, computed once per source batch."""
     keys: torch.Tensor  # (B, S, H) projected encoder states
     projected: torch.Tensor  # attention.precompute(keys)
-    mask: torch.Tensor  # (B, S) True at real source positions
+    mask: torch.Tensor | None  # (B, S) True at real source positions; None when no row is padded
     state: torch.Tensor  # (B, H) initial decoder state
 
     def repeat(self, index: torch.Tensor) -> "Memory":
         """Rows picked (and repeated) by ``index``: beams of one sentence share its memory."""
-        return Memory(self.keys[index], self.projected[index], self.mask[index], self.state[index])
+        mask = None if self.mask is None else self.mask[index]
+        return Memory(self.keys[index], self.projected[index], mask, self.state[index])
 
 
 class Encoder(nn.Module):
@@ -68,12 +69,15 @@ class Encoder(nn.Module):
         self.to_state = nn.Linear(2 * c.hidden_dim, c.hidden_dim)
         self.drop = nn.Dropout(c.dropout)
 
-    def forward(self, src: torch.Tensor, lengths: torch.Tensor):
+    def forward(self, src: torch.Tensor, lengths: torch.Tensor, padded: bool = True):
+        """``padded`` False: every row is ``src.size(1)`` long (one sentence alone), no packing needed."""
         x = self.drop(self.embed(src))
-        # packing keeps the backward GRU from reading padding before the real words
-        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        out, last = self.rnn(packed)
-        out, _ = pad_packed_sequence(out, batch_first=True, total_length=src.size(1))
+        if padded:  # packing keeps the backward GRU from reading padding before the real words
+            packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            out, last = self.rnn(packed)
+            out, _ = pad_packed_sequence(out, batch_first=True, total_length=src.size(1))
+        else:
+            out, last = self.rnn(x)
         keys = self.to_keys(self.drop(out))
         state = torch.tanh(self.to_state(torch.cat([last[0], last[1]], dim=-1)))
         return keys, state
@@ -92,7 +96,8 @@ class DecoderStep(nn.Module):
         self.drop = nn.Dropout(c.dropout)
 
     def forward(self, prev: torch.Tensor, state: torch.Tensor, context: torch.Tensor, memory: Memory):
-        x = torch.cat([self.drop(self.embed(prev)), context], dim=-1)
+        embedded = self.embed(prev)
+        x = torch.cat([self.drop(embedded) if self.training else embedded, context], dim=-1)
         state = self.rnn(x, state)
         context, weights = self.attention(state, memory.keys, mask=memory.mask, projected=memory.projected)
         features = torch.tanh(self.combine(torch.cat([state, context], dim=-1)))
@@ -113,8 +118,11 @@ class Translator(nn.Module):
             self.out = nn.Linear(config.hidden_dim, config.tgt_vocab_size)
 
     def encode(self, src: torch.Tensor, lengths: torch.Tensor) -> Memory:
-        keys, state = self.encoder(src, lengths)
-        mask = torch.arange(src.size(1), device=src.device)[None, :] < lengths.to(src.device)[:, None]
+        padded = bool((lengths < src.size(1)).any())
+        keys, state = self.encoder(src, lengths, padded)
+        mask = None  # without padding there is nothing to mask, and attention skips the check per step
+        if padded:
+            mask = torch.arange(src.size(1), device=src.device)[None, :] < lengths.to(src.device)[:, None]
         return Memory(keys, self.step.attention.precompute(keys), mask, state)
 
     def log_probs(self, features: torch.Tensor) -> torch.Tensor:
@@ -123,6 +131,23 @@ class Translator(nn.Module):
         if isinstance(self.out, nn.Linear):
             return torch.log_softmax(self.out(x), dim=-1)
         return self.out.log_prob(x.reshape(-1, x.size(-1))).view(*x.shape[:-1], -1)
+
+    def best_next(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, H) features to the most likely next word (B,) and its log-probability (B,):
+        ``log_probs(features).max(-1)``, without every word's probability when it can be avoided.
+
+        With the adaptive softmax, a word of a tail cluster is never likelier than its cluster, so when
+        the head's best entry is a frequent word that word is the argmax over the whole vocabulary and
+        its head log-probability is its log-probability (AdaptiveLogSoftmaxWithLoss.predict's reasoning).
+        Only when some row's best head entry is a cluster is the full distribution computed.
+        """
+        if isinstance(self.out, nn.Linear):
+            return self.log_probs(features).max(dim=-1)
+        head = torch.log_softmax(self.out.head(self.drop(features) if self.training else features), dim=-1)
+        best = head.max(dim=-1)
+        if bool((best.indices >= self.out.shortlist_size).any()):
+            return self.log_probs(features).max(dim=-1)
+        return best
 
     def loss(self, features: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Mean cross-entropy over the real (non-pad) target positions."""

@@ -12,7 +12,8 @@ user types and what the model was trained on go through the same few rules:
 4. French elision: "l'homme" -> "l'", "homme", "qu'il" -> "qu'", "il" (for the
    listed prefixes only). English contractions stay one word: "don't", "i'm".
 
-``detokenize`` undoes 3 and 4 for display and for sacreBLEU. The tutorial
+``detokenize`` undoes 3 and 4 for display and for sacreBLEU. ``split_sentences`` cuts a
+paragraph into the sentences the models were trained on, one at a time. The tutorial
 protocol (PyTorch seq2seq tutorial) has its own ASCII-only normaliser,
 ``tutorial_normalize``, used only to reproduce that tutorial's data.
 ``Preprocessing``, saved in every translator checkpoint, says which of the two a model reads.
@@ -59,6 +60,63 @@ def detokenize(tokens: list[str]) -> str:
         else:
             words.append(tok)
     return " ".join(words)
+
+
+# Words that end with a full stop without ending the sentence ("M. Dupont", "p. ex.", "av. J.-C.").
+ABBREVIATIONS = frozenset(
+    "m mm mme mmes mlle mlles mgr dr pr prof st ste cf p pp vol chap env av apr j.-c n tél fig "
+    "éd vs ibid jr sr mr mrs ms etc".split())
+# a stop, then closing quotes or brackets (French puts a space before »), then a space or the end
+_END = re.compile(r"(\.+|[!?…]+[.!?…]*)((?:[ \u00a0\u202f]*[»\"”’')\]])*)(?=\s|$)")
+_WORD_BEFORE = re.compile(r"([^\W\d_][\w.-]*)$")
+
+
+def split_sentences(text: str) -> list[str]:
+    """A paragraph cut into sentences, each stripped, in order; what comes between them is dropped.
+
+    A sentence ends at a line break, or at . ! ? … (and any closing quote or bracket) followed
+    by a space or the end. Not after an abbreviation or an initial ("M. Dupont", "J. K. Rowling",
+    "etc." before a lower-case word), nor at a dot between digits ("3.5"), nor at "..." or "…"
+    before a lower-case word (a pause, not an end). A piece without a letter or digit ("!!", "😀")
+    stays with the sentence before it.
+    """
+    pieces = []
+    for line in re.split(r"[\r\n\u2028\u2029\x0b\x0c\x85]+", text):
+        start = 0
+        for m in _END.finditer(line):
+            nxt = line[m.end():].lstrip()[:1]
+            if _continues(line[start:m.start()], m.group(1), nxt):
+                continue
+            pieces.append(line[start:m.end()])
+            start = m.end()
+        pieces.append(line[start:])
+    sentences: list[str] = []
+    for piece in (p.strip() for p in pieces):
+        if not piece:
+            continue
+        if sentences and not any(c.isalnum() for c in piece):
+            sentences[-1] += " " + piece
+        elif sentences and not any(c.isalnum() for c in sentences[-1]):
+            sentences[-1] += " " + piece
+        else:
+            sentences.append(piece)
+    return sentences
+
+
+def _continues(before: str, stop: str, nxt: str) -> bool:
+    """Whether the sentence goes on after ``stop``, judged from the text before it and the next character."""
+    lower_next = nxt.islower()
+    if stop in ("...", "…") or (stop.startswith(".") and len(stop) > 1):
+        return lower_next  # "je sais... mais non" goes on; "Attends... Non !" does not
+    if stop != ".":
+        return False
+    word = _WORD_BEFORE.search(before)
+    if not word:
+        return False
+    w = word.group(1)
+    if w.lower() == "etc":
+        return lower_next
+    return (len(w) == 1 and w.isupper()) or w.lower() in ABBREVIATIONS
 
 
 def tutorial_normalize(text: str) -> str:

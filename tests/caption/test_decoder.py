@@ -1,8 +1,15 @@
 """Captioner model, decoding and training behaviour on tiny data of our own."""
+import copy
+
+import pytest
 import torch
 
 from model.caption.decode import beam_search, greedy, sample_best
-from model.caption.decoder import Captioner, CaptionerConfig, MovingBaseline, doubly_stochastic, reinforce_loss
+from model.caption.decoder import (Captioner, CaptionerConfig, LowLSTMCell, MovingBaseline, doubly_stochastic,
+                                   reinforce_loss, with_precision)
+from model.core.checkpoint import Checkpoint, save_checkpoint
+from model.core.loader import load
+from model.core.vocab import SPECIALS
 
 V, N, D = 12, 16, 24  # vocabulary, locations (4x4 grid), feature size
 START, END = 1, 2
@@ -141,3 +148,49 @@ def test_baseline_tracks_the_reward():
     for _ in range(20):
         b.update(torch.tensor([4.0, 6.0]))
     assert abs(b.value - 5.0) < 1e-3
+
+
+def test_the_merged_gate_matrix_computes_the_lstm_cell():
+    """LowLSTMCell's one [W_ih W_hh] product and gate order give nn.LSTMCell's state (checked in fp32)."""
+    torch.manual_seed(0)
+    cell = torch.nn.LSTMCell(10, 6)
+    x, h, c = torch.randn(3, 10), torch.randn(3, 6), torch.randn(3, 6)
+    with torch.no_grad():
+        for got, want in zip(LowLSTMCell(cell, torch.float32)(x, (h, c)), cell(x, (h, c))):
+            torch.testing.assert_close(got, want)
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16", "int8"])
+def test_a_lower_precision_decoder_keeps_its_outputs_and_nearly_its_scores(precision):
+    model = tiny("hard", seed=2)
+    fp32 = copy.deepcopy(model)
+    low = with_precision(model, precision)
+    assert low.config.precision == precision
+    ann = torch.randn(1, N, D)
+    for location in ("argmax", "expected"):
+        d = beam_search(low, ann, START, END, beam=3, location=location)
+        assert d.alphas.dtype == torch.float32 and d.alphas.shape == (len(d.tokens), N)
+        torch.testing.assert_close(d.alphas.sum(-1), torch.ones(len(d.tokens)))
+    with torch.no_grad():  # one step from the same state: the word scores move by rounding only
+        keys, projected, state = fp32.prepare(ann)
+        want = fp32.step(torch.tensor([START]), state, keys, projected)[1].logits
+        got = low.step(torch.tensor([START]), state, keys, projected)[1].logits
+    assert got.dtype == torch.float32 and 0 < (got - want).abs().max() < 0.05
+
+
+def test_the_checkpoint_names_the_precision_it_loads_at_and_its_weights_stay_as_trained(tmp_path):
+    model = tiny()
+    words = {"words": list(SPECIALS) + [f"w{i}" for i in range(V - len(SPECIALS))]}
+    for precision, cell in (("bf16", LowLSTMCell), ("fp32", torch.nn.LSTMCell)):
+        config = {**model.config.__dict__, "precision": precision}
+        path = save_checkpoint(tmp_path / f"{precision}.pt", Checkpoint("captioner", config, model.state_dict(),
+                                                                         vocab=words))
+        loaded = load(tmp_path / f"{precision}.pt", "cpu")
+        assert isinstance(loaded.model.lstm, cell) and loaded.model.config.precision == precision
+        assert path == save_checkpoint(tmp_path / "again.pt", Checkpoint("captioner", model.config,
+                                                                          model.state_dict()))  # same weights sha
+    old = {k: v for k, v in model.config.__dict__.items() if k != "precision"}  # written before the field
+    save_checkpoint(tmp_path / "old.pt", Checkpoint("captioner", old, model.state_dict(), vocab=words))
+    assert isinstance(load(tmp_path / "old.pt", "cpu").model.lstm, torch.nn.LSTMCell)
+    with pytest.raises(ValueError, match="precision must be one of"):
+        with_precision(tiny(), "fp8")

@@ -17,12 +17,12 @@ def test_scores_both_hard_decodings_and_ships_what_it_scored(tiny_flickr, tiny_d
              "--save-scores", str(tmp_path / "scores.json")])
     scores = json.loads((tmp_path / "scores.json").read_text())
     assert set(scores) == {"soft", "hard, argmax locations", "hard, expected context"}
-    assert all({"BLEU-4", "CIDEr"} <= set(s) for s in scores.values())
+    assert all({"BLEU-4", "CIDEr", "repeated bigram %"} <= set(s) for s in scores.values())
     table = capsys.readouterr().out
     assert "| Xu et al. 2015, hard | 67 | 45.7 | 31.4 | 21.3 |" in table and "ours, hard, expected context" in table
     hard = load_checkpoint(shipped["hard"], kind="captioner")
-    assert hard.metrics["test BLEU-4 (beam 3 per word, argmax locations)"] == scores["hard, argmax locations"]["BLEU-4"]
-    assert hard.metrics["test BLEU-4 (beam 3 per word, expected context)"] == scores["hard, expected context"]["BLEU-4"]
+    assert hard.metrics["test BLEU-4 (beam 3 per word, no repeated bigram, argmax locations)"] == scores["hard, argmax locations"]["BLEU-4"]
+    assert hard.metrics["test BLEU-4 (beam 3 per word, no repeated bigram, expected context)"] == scores["hard, expected context"]["BLEU-4"]
     assert all(t.dtype == torch.float16 for t in hard.state_dict.values() if t.is_floating_point())
     card = shipped["hard"].with_name("captioner_hard.card.md").read_text()
     assert hashlib.sha256(shipped["hard"].read_bytes()).hexdigest() in card

@@ -11,7 +11,12 @@ from model.caption.pipeline import Caption
 from model.core import assets
 from model.core.assets import ASSETS_ENV
 from tests.conftest import WORDS
-from ui.caption_page import ARGMAX, EXPECTED, SAMPLED, grid_png
+from ui.caption_page import ARGMAX, EXPECTED, SAMPLED
+from ui.caption_panels import grid_png
+from ui.caption_words import counterpart
+
+SHIPPED = all((assets.SHIPPED / f"captioner_{a}.pt").is_file() for a in ("soft", "hard"))
+needs_shipped = pytest.mark.skipif(not SHIPPED, reason="assets/captioner_soft.pt and captioner_hard.pt are not there")
 
 
 def png(w=96, h=40):
@@ -24,6 +29,8 @@ def open_caption_page(folder=None):
     with pytest.MonkeyPatch.context() as mp:  # the app reads the variable on every run; set it for each
         if folder is not None:
             mp.setenv(ASSETS_ENV, str(folder))
+        else:
+            mp.delenv(ASSETS_ENV, raising=False)
         at = AppTest.from_file("../../app.py", default_timeout=120)
         at.run()
         at.sidebar.radio(key="page").set_value("Caption").run()
@@ -42,9 +49,14 @@ def captions(at) -> list[str]:
     return [m.value[4:] for m in at.markdown if m.value.startswith("### ")]
 
 
-def large_overlays(at) -> dict[str, str]:
-    """Model name -> URL of its big overlay (the image whose caption names the word index)."""
-    return {img.captions[0].split(",")[0]: img.value[0] for img in at.image if ", word " in img.captions[0]}
+def large_overlays(at) -> dict[str, tuple[str, str]]:
+    """Model name -> (caption, URL) of its big overlay (the image whose caption names the word index)."""
+    return {img.captions[0].split(",")[0]: (img.captions[0], img.value[0])
+            for img in at.image if " word " in img.captions[0]}
+
+
+def view(at):
+    return at.session_state["cap_result"][1]
 
 
 @pytest.fixture(scope="module")
@@ -55,29 +67,47 @@ def at(tiny_dir):
         ("wide.png", png(), "image/png")))
 
 
-def shipped_paths() -> dict:
-    return {a: assets.captioner(a) for a in ("soft", "hard")}
+@needs_shipped
+def test_the_page_opens_on_a_captioned_photo_from_the_shipped_result():
+    at = open_caption_page()
+    assert not at.exception and not at.error, (at.exception, at.error)
+    assert len(captions(at)) == 2 and all(c.strip() for c in captions(at))  # soft and hard, without a click
+    assert view(at).cached  # drawn from assets/samples/opening_caption.json: no model ran
+    assert set(large_overlays(at)) == {"soft", "hard"}
+    assert any("Shown with all locations weighted by α" in c.value and "20.9" in c.value for c in at.caption)
+    assert any("“cat” in 41" in i.value for i in at.info)  # what the model knows, said on the first screen
+    at.radio(key="cap_mode").set_value("soft").run()  # a subset of the shipped result: still no model
+    assert view(at).cached and len(captions(at)) == 1
 
 
-def test_checkpoint_paths_follow_the_environment(monkeypatch, tmp_path):
-    monkeypatch.delenv(ASSETS_ENV, raising=False)
-    assert shipped_paths() == {a: assets.SHIPPED / f"captioner_{a}.pt" for a in ("soft", "hard")}
-    monkeypatch.setenv(ASSETS_ENV, str(tmp_path))
-    assert shipped_paths() == {"soft": tmp_path / "captioner_soft.pt", "hard": tmp_path / "captioner_hard.pt"}
+@needs_shipped
+def test_the_shipped_opening_result_is_what_the_models_say_now():
+    """Fails when the checkpoints were re-shipped without `python -m train.caption.opening`."""
+    from model.caption.pipeline import CaptionOptions, Captioners, caption
+    from model.core.images import load_image
+    from ui.caption_data import DEFAULT_OPTIONS, opening_data
+    data = opening_data()
+    image = load_image((assets.SAMPLES / data["image"]).read_bytes())
+    run = caption(Captioners.load(device="cpu"), image, ("soft", "hard"),
+                  CaptionOptions(DEFAULT_OPTIONS["beam"], location=DEFAULT_OPTIONS["hard_how"]))
+    for name, c in run.captions.items():
+        assert data["captions"][name]["words"] == c.words, "stale: run python -m train.caption.opening"
+        np.testing.assert_allclose(data["captions"][name]["alphas"], c.alphas, atol=2e-4)
 
 
-def fake_caption(words):
-    alphas = np.random.default_rng(len(words)).random((len(words), 14, 14))
-    return Caption(" ".join(words), words, list(range(len(words))), alphas / alphas.sum((1, 2), keepdims=True),
-                   np.full(len(words), 0.5), -1.0, 1.0)
-
-
-@pytest.mark.parametrize("models", [("soft",), ("soft", "hard")])
-def test_the_png_download_is_the_word_grid_or_the_aligned_figure(models):
-    caps = {m: fake_caption(["a", "dog", "runs"][:3 - i]) for i, m in enumerate(models)}
-    image = Image.open(io.BytesIO(grid_png(np.zeros((60, 60, 3), np.uint8), caps)))
-    assert image.format == "PNG"
-    assert (image.height > image.width) == (len(models) == 2)  # aligned: a tall figure of word rows
+def test_a_clicked_word_shows_its_map_in_both_captions_without_recaptioning(at, tiny_dir):
+    rerun(at, tiny_dir, lambda at: at.radio(key="cap_mode").set_value("both"))
+    result, before = at.session_state["cap_result"], large_overlays(at)
+    soft = view(at).captions["soft"].words
+    k = next(i for i in range(len(soft)) if f"word {i + 1}:" not in before["soft"][0])
+    rerun(at, tiny_dir, lambda at: at.button_group(key="cap_pick_soft").set_value(k))
+    after = large_overlays(at)
+    assert after["soft"][0] == f"soft, word {k + 1}: {soft[k]}" and after["soft"][1] != before["soft"][1]
+    hard = view(at).captions["hard"].words
+    j, same = counterpart(soft, k, hard)
+    assert at.button_group(key="cap_pick_hard").value == j  # the other row highlights its counterpart
+    assert after["hard"][0] == f"hard, {'' if same else 'nearest '}word {j + 1}: {hard[j]}"
+    assert at.session_state["cap_result"] is result  # the model did not run again
 
 
 @pytest.mark.parametrize("mode", ["soft", "hard", "both"])
@@ -91,16 +121,42 @@ def test_each_attention_mode_captions_a_non_square_upload(at, tiny_dir, mode):
     assert len(thumbs) == n * WORDS
     labels = [b.label for b in at.get("download_button")]
     assert any("PNG" in b for b in labels) and sum("GIF" in b for b in labels) == n
-    assert len(at.dataframe) == n
 
 
-def test_the_word_slider_changes_the_large_overlay_without_recaptioning(at, tiny_dir):
+def test_a_checkpoint_without_counts_says_so(at, tiny_dir):
     rerun(at, tiny_dir, lambda at: at.radio(key="cap_mode").set_value("soft"))
-    result = at.session_state["cap_result"]
-    before = large_overlays(at)["soft"]
-    rerun(at, tiny_dir, lambda at: at.slider(key="cap_word").set_value(WORDS))
-    assert large_overlays(at)["soft"] != before
-    assert at.session_state["cap_result"] is result  # same key: the model did not run again
+    assert any("does not record how often" in c.value for c in at.caption)
+
+
+def test_inputs_and_result_survive_a_visit_to_another_page(tiny_dir):
+    at = open_caption_page(tiny_dir)
+    rerun(at, tiny_dir, lambda at: at.file_uploader(key="caption_upload").set_value(("mine.png", png(), "image/png")))
+    rerun(at, tiny_dir, lambda at: at.slider(key="cap_beam").set_value(2))
+    rerun(at, tiny_dir, lambda at: at.radio(key="cap_mode").set_value("hard"))
+    rerun(at, tiny_dir, lambda at: at.radio(key="cap_hard_how").set_value(ARGMAX))
+    before, result = captions(at), at.session_state["cap_result"]
+    rerun(at, tiny_dir, lambda at: at.sidebar.radio(key="page").set_value("About"))
+    rerun(at, tiny_dir, lambda at: at.sidebar.radio(key="page").set_value("Caption"))
+    assert at.slider(key="cap_beam").value == 2 and at.radio(key="cap_mode").value == "hard"
+    assert at.radio(key="cap_hard_how").value == ARGMAX
+    assert captions(at) == before and at.session_state["cap_result"] is result  # same photo, not rerun
+    assert any("Still showing your upload mine\\.png" in c.value for c in at.caption)
+    rerun(at, tiny_dir, lambda at: at.button_group(key="cap_pick_hard").set_value(1))  # a click keeps it too
+    assert captions(at) == before and at.session_state["cap_result"] is result
+    rerun(at, tiny_dir, lambda at: at.selectbox(key="caption_sample").set_value("coffee.jpg"))
+    assert not any("Still showing" in c.value for c in at.caption)  # a sample chosen: the upload is let go
+
+
+@pytest.mark.parametrize("models", [("soft",), ("soft", "hard")])
+def test_the_png_download_is_the_word_grid_or_the_aligned_figure(models):
+    def fake(words):
+        alphas = np.random.default_rng(len(words)).random((len(words), 14, 14))
+        return Caption(" ".join(words), words, list(range(len(words))), alphas / alphas.sum((1, 2), keepdims=True),
+                       np.full(len(words), 0.5), -1.0, 1.0)
+    caps = {m: fake(["a", "dog", "runs"][:3 - i]) for i, m in enumerate(models)}
+    image = Image.open(io.BytesIO(grid_png(np.zeros((60, 60, 3), np.uint8), caps)))
+    assert image.format == "PNG"
+    assert (image.height > image.width) == (len(models) == 2)  # aligned: a tall figure of word rows
 
 
 def test_hard_sampled_locations_use_seed_temperature_and_samples(at, tiny_dir):
@@ -128,24 +184,20 @@ def test_with_only_one_checkpoint_the_toggle_offers_what_exists(tiny_dir, tmp_pa
     assert not at.exception, at.exception
     assert at.radio(key="cap_mode").options == ["soft"]
     assert any("hard-attention captioner" in i.value and "captioner_hard.pt" in i.value for i in at.info)
-    rerun(at, tmp_path, lambda at: at.selectbox(key="caption_sample").set_value("chelsea.jpg"))
-    assert not at.error and len(captions(at)) == 1
+    assert not at.error and len(captions(at)) == 1  # the opening photo, captioned by the one model there
 
 
 def test_a_corrupt_checkpoint_is_a_plain_error_not_a_traceback(tmp_path):
     (tmp_path / "captioner_soft.pt").write_bytes(b"garbage")
     at = open_caption_page(tmp_path)
-    rerun(at, tmp_path, lambda at: at.selectbox(key="caption_sample").set_value("chelsea.jpg"))
+    assert not at.exception
     assert any("could not be loaded" in e.value and "captioner_soft.pt" in e.value for e in at.error)
 
 
-@pytest.mark.skipif(not all((assets.SHIPPED / f"captioner_{a}.pt").is_file() for a in ("soft", "hard")),
-                    reason="assets/captioner_soft.pt and captioner_hard.pt are not shipped yet")
-def test_the_shipped_captioners_caption_every_sample(monkeypatch):
-    monkeypatch.delenv(ASSETS_ENV, raising=False)  # the files in assets/, whatever the caller's environment
+@needs_shipped
+def test_the_shipped_captioners_caption_every_sample():
     at = open_caption_page()
     assert not at.exception, at.exception
-    at.radio(key="cap_mode").set_value("both").run()
     samples = [o for o in at.selectbox(key="caption_sample").options if o != "(none)"]
     assert samples
     for sample in samples:
@@ -154,18 +206,23 @@ def test_the_shipped_captioners_caption_every_sample(monkeypatch):
         assert len(captions(at)) == 2 and all(c.strip() and c != "(no words)" for c in captions(at)), sample
 
 
-def test_hard_weighted_sum_mode_spreads_the_maps_and_says_so(at, tiny_dir):
+def test_hard_weighted_sum_is_the_default_and_argmax_gives_one_cell_per_word(at, tiny_dir):
     rerun(at, tiny_dir, lambda at: at.radio(key="cap_mode").set_value("hard"))
     rerun(at, tiny_dir, lambda at: at.radio(key="cap_hard_how").set_value(EXPECTED))
-    alphas = at.session_state["cap_result"][1]["captions"]["hard"].alphas.reshape(WORDS, -1)
-    assert (alphas.max(1) < 1).all()  # the argmax and sampled modes give one-hot maps
-    assert any("weighted sum of locations" in m.value for m in at.markdown)
+    assert at.radio(key="cap_hard_how").options[0] == EXPECTED
+    alphas = view(at).captions["hard"].alphas.reshape(WORDS, -1)
+    assert (alphas.max(1) < 1).all()  # spread: every location weighted
+    assert any("all locations, weighted by α" in m.value for m in at.markdown)
     rerun(at, tiny_dir, lambda at: at.radio(key="cap_hard_how").set_value(ARGMAX))
-    assert (at.session_state["cap_result"][1]["captions"]["hard"].alphas.reshape(WORDS, -1).max(1) == 1).all()
+    assert (view(at).captions["hard"].alphas.reshape(WORDS, -1).max(1) == 1).all()
+    assert "the one cell it looked at" not in large_overlays(at)["hard"][0]  # that is drawn on the picture
+    assert any("single most likely location" in c.value for c in at.caption)
 
 
 def test_beam_ranking_per_word_or_in_total_is_the_users_choice(at, tiny_dir):
     rerun(at, tiny_dir, lambda at: at.radio(key="cap_mode").set_value("both"))
+    rerun(at, tiny_dir, lambda at: at.slider(key="cap_beam").set_value(3))
+    rerun(at, tiny_dir, lambda at: at.checkbox(key="cap_per_word").check())
     assert at.session_state["cap_result"][0][2].per_word  # the default, as the shipped scores are measured
     rerun(at, tiny_dir, lambda at: at.checkbox(key="cap_per_word").uncheck())
     assert not at.session_state["cap_result"][0][2].per_word  # captioned again, ranked by the total
@@ -191,6 +248,6 @@ def test_page_and_command_line_give_the_same_caption(at, tiny_dir, tmp_path, mon
     monkeypatch.setenv(ASSETS_ENV, str(tiny_dir))
     assert main([str(tmp_path / "photo.png"), "--attention", mode, "--beam", "3", "--json", "--device", "cpu"]) == 0
     cli = json.loads(capsys.readouterr().out)
-    page = at.session_state["cap_result"][1]["captions"][mode]
+    page = view(at).captions[mode]
     assert captions(at) == [cli["caption"]] and page.words == cli["tokens"]
     np.testing.assert_allclose(page.alphas, cli["alphas"], atol=1e-4)

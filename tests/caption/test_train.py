@@ -29,7 +29,7 @@ def test_train_checkpoint_and_resume(tiny_flickr, tmp_path, monkeypatch):
     last = load_checkpoint(out / "last.pt", kind="captioner")
     assert last.extra["epoch"] == 2 and last.extra["global_step"] == 10  # 40 captions / 8 = 5 per epoch
     best = load_checkpoint(out / "best.pt", kind="captioner")
-    assert "val BLEU-4 (beam 3 per word)" in best.metrics and "optim" not in best.extra  # the test's decoding
+    assert "val BLEU-4 (beam 3 per word, no repeated bigram)" in best.metrics and "optim" not in best.extra  # the test's decoding
     assert last.extra["optim"]["param_groups"][0]["lr"] == 4e-4 * 0.5  # the resumed run kept the decay
     assert "red" in best.vocab["words"] and best.preprocessing["image_size"] == 224
     assert not torch.equal(mid.state_dict["L_o.weight"], last.state_dict["L_o.weight"])
@@ -47,8 +47,8 @@ def test_hard_model_trains_from_the_soft_one(tiny_flickr, tmp_path, monkeypatch)
     hard = load_checkpoint(tmp_path / "hard" / "best.pt", kind="captioner")
     assert hard.config["attention"] == "hard" and hard.extra["baseline"] != 0
     assert hard.extra["epoch"] == 2 and len(hard.extra["history"]) == 2  # the soft epoch, then its own
-    assert hard.extra["history"][-1]["val decoding"] == "beam 3 per word, expected context"  # --val-location default
-    assert "val BLEU-4 (beam 3 per word, expected context)" in hard.metrics
+    assert hard.extra["history"][-1]["val decoding"] == "beam 3 per word, no repeated bigram, expected context"
+    assert "val BLEU-4 (beam 3 per word, no repeated bigram, expected context)" in hard.metrics
 
 
 def test_a_lite2_model_keeps_its_encoder_from_training_to_evaluation_and_the_app(tiny_flickr, tmp_path, monkeypatch):

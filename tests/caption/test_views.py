@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from viz.caption_views import aligned_figure, caption_gif, fit
+from viz.caption_views import SCALE_H, aligned_figure, caption_gif, fit, with_scale
 
 
 def maps(t=4, g=14, seed=0):
@@ -62,3 +62,15 @@ def test_aligned_figure_has_a_panel_per_word_for_each_model(image):
     drawn = [[bool(ax.images) for ax in row] for row in axes]
     assert drawn == [[True, True], [True, True], [True, True], [True, False]]  # aligned by word index
     assert axes[1, 0].get_title() == "2. dog" and axes[0, 1].get_title().startswith("hard")
+
+
+def test_fit_bounds_a_portrait_photo_by_its_height():
+    portrait = np.zeros((600, 512, 3), np.uint8)
+    assert fit(portrait, 540, 430).shape == (430, 367, 3)
+    assert fit(np.zeros((100, 400, 3), np.uint8), 540, 430).shape == (100, 400, 3)  # already fits
+
+
+def test_the_colour_scale_sits_under_the_overlay_at_its_width(image):
+    out = with_scale(image, "0", "α 0.21", "colour: α")
+    assert out.shape == (60 + SCALE_H, 100, 3)
+    assert (out[:60] == image).all()

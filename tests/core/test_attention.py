@@ -117,3 +117,19 @@ def test_soft_attention_is_weighted_sum():
     scores, values = torch.randn(2, 4), torch.randn(2, 4, 3)
     context, w = soft_attention(scores, values)
     torch.testing.assert_close(context, (w.unsqueeze(-1) * values).sum(1))
+
+
+def test_scaled_dot_product_matches_the_formula_and_masks_to_zero():
+    from model.core.attention import scaled_dot_product
+    torch.manual_seed(0)
+    q, k, v = torch.randn(2, 4, 3, 8), torch.randn(2, 4, 5, 8), torch.randn(2, 4, 5, 6)
+    causal = torch.ones(3, 5, dtype=torch.bool).tril()
+    context, weights = scaled_dot_product(q, k, v, causal)
+    expected = torch.softmax((q @ k.transpose(-2, -1) / 8 ** 0.5).masked_fill(~causal, -1e9), -1)
+    torch.testing.assert_close(weights, expected)
+    torch.testing.assert_close(context, expected @ v)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(2, 4, 3))
+    assert (weights[..., ~causal] == 0).all()
+    # A higher temperature flattens the distribution.
+    _, flat = scaled_dot_product(q, k, v, temperature=10.0)
+    assert entropy(flat).mean() > entropy(scaled_dot_product(q, k, v)[1]).mean()

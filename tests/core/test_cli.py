@@ -52,3 +52,12 @@ def test_out_folder_is_made_or_refused_in_one_line(tmp_path):
 def test_two_inputs_with_the_same_name_get_different_picture_names(tmp_path):
     paths = [tmp_path / "a" / "cat.jpg", tmp_path / "b" / "cat.png", tmp_path / "dog.jpg"]
     assert unique_stems(paths) == ["cat", "cat-2", "dog"]
+
+
+def test_text_arguments_that_are_not_utf8_are_decoded_byte_by_byte():
+    import os
+    from model.core.cli import argument_text
+    typed = os.fsdecode("il est fatigué, le café".encode("utf-8") + b" caf\xe9")  # as Python reads argv
+    assert argument_text(typed) == "il est fatigué, le café café"
+    assert argument_text("x\ud800y").startswith("x") and "\ud800" not in argument_text("x\ud800y")
+    assert argument_text("déjà vu") == "déjà vu"

@@ -55,3 +55,21 @@ def test_truncated_and_huge_images_are_refused_plainly():
 
 def test_squash_ignores_aspect_ratio():
     assert squash(np.zeros((320, 640, 3), np.uint8), 224).shape == (224, 224, 3)
+
+
+def test_thin_strips_are_refused_from_the_header_and_20_to_1_is_accepted():
+    assert load_image(png_bytes(np.zeros((10, 200, 3), np.uint8))).shape == (10, 200, 3)
+    for shape in [(10, 201, 3), (201, 10, 3)]:
+        with pytest.raises(ImageLoadError, match="up to 20:1"):
+            load_image(png_bytes(np.zeros(shape, np.uint8)))
+
+
+def test_a_png_keeps_its_pixels_when_its_text_chunks_are_dropped():
+    from PIL import PngImagePlugin
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "x" * 5000, zip=True)
+    arr = np.random.default_rng(1).integers(0, 255, (12, 16, 3), dtype=np.uint8)
+    assert np.array_equal(load_image(png_bytes(arr, pnginfo=info)), arr)
+    cut = png_bytes(arr, pnginfo=info)
+    with pytest.raises(ImageLoadError, match="damaged or truncated"):  # a cut file stays cut
+        load_image(cut[: len(cut) - 40])

@@ -13,9 +13,9 @@ from model.core.checkpoint import load_checkpoint, save_checkpoint
 from model.core.loader import load
 from model.core.vocab import END, SPECIALS, START
 from model.translate.__main__ import main
-from model.translate.decode import beam_search, greedy
+from model.translate.decode import beam_search, greedy, greedy_many
 from model.translate.pipeline import TranslateOptions, max_input_tokens, translate
-from model.translate.rnn import Translator, TranslatorConfig
+from model.translate.rnn import Memory, Translator, TranslatorConfig
 from train.translate.data import encode_batch, load_ours
 from train.translate.train import parse_args, train
 
@@ -223,3 +223,56 @@ def test_ship_scores_the_fp16_file_it_ships(reverse_run, tmp_path, monkeypatch):
     assert all(v.dtype == torch.float16 for v in ckpt.state_dict.values() if v.is_floating_point())
     assert ckpt.metrics["test_bleu_greedy"] > 50 and ckpt.metrics["run_steps"] > 0
     assert "test_bleu_greedy" in (tmp_path / "assets" / "translator_fr-en_additive.card.md").read_text()
+
+
+def test_greedy_takes_the_argmax_of_the_full_distribution_without_computing_it_when_it_can():
+    """best_next reads the adaptive softmax's head alone when a frequent word wins; when a rare word
+    wins, it computes everything. Row by row, it always picks what log_probs(...).max() picks."""
+    model = untrained(vocab=40, cutoffs=(12, 25), seed=4)
+    with torch.no_grad():
+        model.out.head.weight[12:] *= 6  # make the two clusters win often enough
+        features = torch.randn(200, 24)
+        full = model.log_probs(features).max(-1)
+        for row, want, value in zip(features, full.indices, full.values):
+            got = model.best_next(row[None])
+            assert int(got[1]) == int(want) and float(got[0]) == pytest.approx(float(value), abs=1e-6)
+    rare = full.indices >= model.out.shortlist_size
+    assert 0 < int(rare.sum()) < len(rare)  # both paths ran
+
+
+def test_greedy_many_gives_each_sentence_what_greedy_gives_it_alone():
+    model = untrained(seed=5)
+    sources = [padded_batch([n], seed=n)[0][0].tolist() for n in (3, 7, 1, 5, 7, 2, 4)]
+    batched = greedy_many(model, sources, START_ID, END_ID, batch_size=3)
+    for s, d in zip(sources, batched):
+        alone = greedy(model, torch.tensor([s]), torch.tensor([len(s)]), START_ID, END_ID)[0]
+        assert d.ids == alone.ids and len(d.ids) <= 2 * len(s) + 5
+        torch.testing.assert_close(d.alignment, alone.alignment)
+        assert d.log_prob == pytest.approx(alone.log_prob, abs=1e-4)
+
+
+def test_shipped_greedy_is_the_full_distribution_decoding_of_a_packed_source():
+    """The fast greedy (no packing for one sentence, no mask, head-only argmax) translates exactly as the
+    plain algorithm: packed encoder, masked attention, every word's log-probability at every step."""
+    path = assets.SHIPPED / assets.translator("additive").name
+    if not path.is_file():
+        pytest.skip(f"{path.name} is not shipped in assets/")
+    t = load(path, "cpu")
+    src_vocab, tgt = t.vocab["src"], t.vocab["tgt"]
+    sentences = list(SENTENCES) + ["tom ne veut pas que marie parte .", "nous avons mangé des pommes hier soir ."]
+    for sentence in sentences:
+        src = torch.tensor([src_vocab.encode(t.preprocessing.tokenize(sentence)) + [src_vocab.end]])
+        lengths = torch.tensor([src.size(1)])
+        fast = greedy(t.model, src, lengths, tgt.start, tgt.end)[0]
+        with torch.no_grad():
+            keys, state = t.model.encoder(src, lengths, padded=True)
+            memory = Memory(keys, t.model.step.attention.precompute(keys), torch.ones_like(src, dtype=torch.bool),
+                            state)
+            prev, context, ids, total = torch.tensor([tgt.start]), torch.zeros_like(state), [], 0.0
+            while len(ids) < 2 * src.size(1) + 5 and tgt.end not in ids:
+                features, state, context, _ = t.model.step(prev, state, context, memory)
+                best, prev = t.model.log_probs(features).max(-1)
+                ids.append(int(prev))
+                total += float(best)
+        assert fast.ids == ids, sentence
+        assert fast.log_prob == pytest.approx(total, abs=1e-4)

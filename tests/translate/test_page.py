@@ -1,12 +1,18 @@
 """The Translate page as a user meets it, hostile inputs included (needs the shipped fr-en models)."""
+import json
+import re
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from model.core import assets
+from model.translate.text import split_sentences
 
 pytestmark = pytest.mark.skipif(
     not assets.translator("additive", "fr-en").is_file(),
     reason="assets/translator_fr-en_additive.pt is not shipped; the page then only says so (test_app covers that)")
+
+PARAGRAPH = "Il pleut depuis ce matin. Je reste à la maison avec mon chat."
 
 
 @pytest.fixture(scope="module")
@@ -18,8 +24,22 @@ def at():
     return at
 
 
+def unescape(markdown: str) -> str:
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
 def translations(at) -> list[str]:
-    return [m.value[4:] for m in at.markdown if m.value.startswith("### ")]
+    """The headline of each model: its whole translation."""
+    return [unescape(m.value[4:]) for m in at.markdown if m.value.startswith("### ")]
+
+
+def models(at) -> list[str]:
+    """The line above each model's translation: its name, training budget and test BLEU."""
+    return [m.value for m in at.markdown if m.value.startswith("**") and " — " in m.value]
+
+
+def charts(at) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
 
 
 def enter(at, text: str):
@@ -32,7 +52,15 @@ def test_page_opens_with_an_example_translated_and_a_heatmap(at):
     assert at.header[0].value.startswith("Translate")
     assert at.text_area(key="tr_text").value and translations(at)
     assert not at.error and not at.warning
-    assert len(at.get("plotly_chart")) == 1 and len(at.get("download_button")) == 1
+    assert len(charts(at)) == 1 and len(at.get("download_button")) == 1
+
+
+def test_each_model_is_shown_with_its_training_budget_and_test_bleu(at):
+    from ui.common import load_bundle
+    metrics = load_bundle(assets.translator("additive", "fr-en")).metrics
+    head = models(at)[0]
+    assert head.startswith("**additive**") and f"{metrics['epochs']:g} epochs" in head
+    assert f"test BLEU {metrics['test_bleu_greedy']:.1f}" in head
 
 
 def test_example_picker_fills_the_box_and_translates(at):
@@ -43,23 +71,72 @@ def test_example_picker_fills_the_box_and_translates(at):
     assert len(translations(at)) == 1
 
 
-def test_side_by_side_runs_two_score_functions_on_one_sentence(at):
-    enter(at, "il fait froid.")
+def test_a_paragraph_gets_one_matrix_per_sentence_each_translated_on_its_own(at):
+    from model.translate.pipeline import TranslateOptions, translate
+    from ui.common import load_bundle
+    enter(at, PARAGRAPH)
+    bundle = load_bundle(assets.translator("additive", "fr-en"))
+    beam = at.slider(key="tr_beam").value
+    alone = [translate(bundle, s, TranslateOptions(beam)).translation for s in split_sentences(PARAGRAPH)]
+    assert len(alone) == 2 and translations(at) == [" ".join(alone)]
+    assert len(charts(at)) == 2 and len(at.get("download_button")) == 2
+    assert not at.warning  # two short sentences: nothing to warn about
+
+
+def test_only_an_over_long_sentence_gets_a_warning(at):
+    long = "hier soir mon frère et moi sommes allés au cinéma pour voir un très long film avec nos amis"
+    enter(at, f"Il fait froid. {long}.")
+    warnings = [w.value for w in at.warning]
+    assert len(warnings) == 1 and warnings[0].startswith("Sentence 2 has") and "up to 15" in warnings[0]
+
+
+def test_side_by_side_matrices_share_rows_height_and_margins(at):
+    enter(at, PARAGRAPH)
     at.toggle(key="tr_side").set_value(True).run()
     assert not at.exception
-    heads = [s.value for s in at.subheader]
-    assert len(heads) == 2 and heads[0] != heads[1]
-    assert len(translations(at)) == 2 and len(at.get("plotly_chart")) == 2
+    heads = models(at)
+    assert len(heads) == 2 and heads[0].split()[0] != heads[1].split()[0]
+    assert len(translations(at)) == 2
+    specs = charts(at)
+    assert len(specs) == 4  # two sentences, two models
+    for a, b in (specs[0:2], specs[2:4]):  # each sentence's pair
+        la, lb = a["layout"], b["layout"]
+        assert la["height"] == lb["height"] and la["margin"] == lb["margin"]
+        assert la["yaxis"]["range"] == lb["yaxis"]["range"]  # same number of rows, padded if need be
+        assert la["xaxis"]["ticktext"] == lb["xaxis"]["ticktext"]  # same source axis
     at.toggle(key="tr_side").set_value(False).run()
     assert len(translations(at)) == 1
 
 
-def test_beam_width_and_score_selector(at):
+def test_repeated_words_keep_their_own_rows_without_renamed_labels(at):
+    enter(at, "mon père et mon frère aiment mon chat.")
+    spec = charts(at)[0]
+    ticks = spec["layout"]["xaxis"]["ticktext"]
+    assert ticks.count("mon") == 3 and not any("·" in t for t in ticks)
+    hover = [cell[1] for cell in spec["data"][0]["customdata"][0]]
+    assert ['1st "mon"', '2nd "mon"', '3rd "mon"'] == [h for h in hover if "mon" in h]
+
+
+def test_beam_width_and_model_selector(at):
+    enter(at, "il fait froid.")
     at.slider(key="tr_beam").set_value(1).run()
     for score in at.selectbox(key="tr_score").options:
         at.selectbox(key="tr_score").set_value(score).run()
-        assert not at.exception and at.subheader[0].value.startswith(score)
+        assert not at.exception and models(at)[0].startswith(f"**{score}**")
         assert translations(at)
+
+
+def test_inputs_and_results_survive_a_visit_to_another_page(at):
+    enter(at, PARAGRAPH)
+    at.slider(key="tr_beam").set_value(3).run()
+    at.toggle(key="tr_side").set_value(True).run()
+    before = translations(at)
+    at.sidebar.radio(key="page").set_value("About").run()
+    at.sidebar.radio(key="page").set_value("Translate").run()
+    assert not at.exception
+    assert at.text_area(key="tr_text").value == PARAGRAPH and at.slider(key="tr_beam").value == 3
+    assert at.toggle(key="tr_side").value and translations(at) == before
+    at.toggle(key="tr_side").set_value(False).run()
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -81,11 +158,18 @@ def test_non_latin_text_is_translated_with_unknown_words_flagged(at):
     assert len(translations(at)) == 1
 
 
+def test_unknown_words_are_shown_as_typed_not_as_markdown(at):
+    enter(at, r"le chat zzzq **zzzr** a\b")
+    warning = next(w.value for w in at.warning if "<unk>" in w.value)
+    # the tokenizer reads "*" and "\" as words of their own: escaped, the page shows them as typed
+    assert "zzzq, \\*, zzzr" in warning and r", \\" in warning and "**" not in warning
+
+
 def test_a_5000_character_paste_is_cut_with_a_visible_note(at):
     enter(at, ("je suis fatigué et il fait froid . " * 150)[:5000])
     warnings = " ".join(w.value for w in at.warning)
-    assert "5,000 characters" in warnings and "only its first" in warnings
-    assert len(translations(at)) == 1
+    assert "5,000 characters" in warnings and "the first 8 are translated" in warnings
+    assert len(translations(at)) == 1 and len(charts(at)) == 8
 
 
 def test_markup_and_mathtext_in_the_input_are_harmless(at):
@@ -95,8 +179,6 @@ def test_markup_and_mathtext_in_the_input_are_harmless(at):
 
 def test_page_and_command_line_give_the_same_translation(at, capsys):
     """One pipeline serves both: the page's default (additive, beam 5) equals the CLI's output."""
-    import json
-
     from model.translate.__main__ import main
     sentence = "nous allons à la plage demain."
     at.selectbox(key="tr_score").set_value("additive").run()

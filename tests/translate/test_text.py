@@ -5,7 +5,7 @@ import unicodedata
 
 import pytest
 
-from model.translate.text import detokenize, tokenize, tutorial_normalize
+from model.translate.text import detokenize, split_sentences, tokenize, tutorial_normalize
 from model.core.vocab import Vocab
 from train.translate.data import batches, encode_batch, load_ours, load_tutorial, split_of
 
@@ -91,3 +91,35 @@ def test_batches_cover_every_pair_once_and_pad_with_masks():
     assert lengths.tolist() == [2, 3, 4, 5, 6]  # words + <end>
     assert (src[0, 2:] == vocab_s.pad).all() and src[0, 1] == vocab_s.end
     assert tin[0, 0] == vocab_t.start and tout[0, 1] == vocab_t.end and (tout[0, 2:] == vocab_t.pad).all()
+
+
+@pytest.mark.parametrize("text, sentences", [
+    ("je suis fatigué. il fait froid.", ["je suis fatigué.", "il fait froid."]),  # lower case, as people type
+    ("Tu viens ? Non ! Tant pis…", ["Tu viens ?", "Non !", "Tant pis…"]),
+    ("Première ligne\nDeuxième ligne\r\n\r\n  Troisième ligne  ", ["Première ligne", "Deuxième ligne",
+                                                                "Troisième ligne"]),
+    ("« Bonjour. » Il part.", ["« Bonjour. »", "Il part."]),  # the closing quote stays with its sentence
+])
+def test_split_sentences_at_stops_and_line_breaks(text, sentences):
+    assert split_sentences(text) == sentences
+
+
+@pytest.mark.parametrize("text", [
+    "M. Dupont et Mme Martin sont arrivés.",
+    "J. K. Rowling a écrit ce livre.",
+    "Il pèse 3.5 kg, soit 3,5 kilos.",
+    "Rome fut fondée en 753 av. J.-C. selon la légende.",
+    "Des pommes, des poires, etc. et des fraises.",
+    "Je sais... mais je ne veux pas.",
+])
+def test_abbreviations_initials_decimals_and_pauses_do_not_end_a_sentence(text):
+    assert split_sentences(text) == [text]
+
+
+def test_split_sentences_keeps_every_word_and_leaves_no_wordless_piece():
+    text = "Vraiment ?!! 😀\n\n... Oui. Pommes, etc. Fin."
+    parts = split_sentences(text)
+    assert parts == ["Vraiment ?!! 😀 ...", "Oui.", "Pommes, etc.", "Fin."]
+    assert tokenize(" ".join(parts)) == tokenize(text)
+    assert split_sentences("") == split_sentences(" \n\t ") == []
+    assert split_sentences("?!... ;;") == ["?!... ;;"]  # nothing to translate: the page says so

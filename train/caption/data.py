@@ -100,3 +100,15 @@ def collate(batch, pad: int):
     for k, (_, c) in enumerate(batch):
         ids[k, :len(c)] = torch.tensor(c)
     return rows, ids, lengths
+
+
+def word_counts(captions: dict[str, list[str]], names: list[str], vocab: Vocab) -> list[int]:
+    """For each vocabulary word, how many of the ``names`` images' captions contain it (rarer words
+    count as <unk>), aligned with ``vocab.itos``: what the model had to learn each word from. Every
+    caption has a <start> and an <end>, so their count is the number of captions."""
+    counts = [0] * len(vocab)
+    for n in names:
+        for c in captions[n]:
+            for i in {vocab.start, vocab.end, *vocab.encode(tokenize(c)[:MAX_TOKENS])}:
+                counts[i] += 1
+    return counts

@@ -4,7 +4,9 @@
     python -m train.caption.train --data ../shared/data/flickr8k --attention hard --init runs/captioner_soft/best.pt
     torchrun --nproc_per_node=2 -m train.caption.train --data ... --attention soft   # DDP (gloo on CPU)
 
-Encoder features are cached once (``train.caption.features``). Each epoch ends
+Encoder features are cached once (``train.caption.features``); with ``--finetune-from N`` the
+encoder's blocks N.. and head are trained too, from cached lower activations (train.caption.finetune).
+The run's state, a batch's loss and validation are in train.caption.run. Each epoch ends
 with a validation pass (BLEU-4 / CIDEr, decoded with the beam the test uses:
 greedy scores ranked epochs differently) and writes ``last.pt``; a better
 BLEU-4 also writes ``best.pt``; ``--patience`` epochs without gain stop the
@@ -19,22 +21,17 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 from tqdm import tqdm
 
-from model.caption.decode import LOCATION_NAMES, beam_search, decoding_name, default_location, greedy
-from model.caption.decoder import Captioner, CaptionerConfig, MovingBaseline, doubly_stochastic, reinforce_loss
+from model.caption.decode import LOCATION_NAMES, decoding_name, default_location
 from model.caption.encoder import ARCHS, PREPROCESSING, Preprocessing, annotations
 from model.core.attention import SCORES
-from model.core.checkpoint import Checkpoint, load_checkpoint, load_weights, save_checkpoint
+from model.core.checkpoint import load_checkpoint, load_weights, save_checkpoint
 from model.core.device import pick_device
-from model.core.vocab import Vocab
-from train.caption.data import (MAX_TOKENS, MIN_COUNT, CaptionSet, FeatureCache, build_vocab, collate,
-                                default_cache, read_captions, read_splits)
-from train.caption.metrics import caption_scores
-
-DATA_NOTE = ("Flickr8k (Hodosh et al. 2013), official 6,000/1,000/1,000 split; research use only, "
-             "the images belong to their Flickr owners")
+from train.caption.data import (MIN_COUNT, CaptionSet, FeatureCache, build_vocab, collate, default_cache,
+                                read_captions, read_splits, word_counts)
+from train.caption.finetune import ActivationCache, default_activations, top_features
+from train.caption.run import Run, loss_on_batch, validate
 
 
 def parse_args(argv=None):
@@ -49,6 +46,11 @@ def parse_args(argv=None):
     p.add_argument("--epochs", type=int, default=20, help="epochs in this run (after --init: on top of its)")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--lr", type=float, default=4e-4)
+    p.add_argument("--finetune-from", type=int, default=0, metavar="BLOCK",
+                   help="also train the encoder from this block up (Lite0: 1-10, e.g. 8), from cached "
+                        "activations below it; 0: frozen encoder")
+    p.add_argument("--encoder-lr", type=float, default=4e-5, help="--finetune-from: Adam lr of the encoder blocks")
+    p.add_argument("--activations", help="--finetune-from: activation cache (default cache/flickr8k-<arch>-below<BLOCK>)")
     p.add_argument("--lr-decay", type=float, default=1.0, help="learning rate factor per epoch of this run")
     p.add_argument("--alpha-c", type=float, default=1.0, help="doubly stochastic regularisation weight")
     p.add_argument("--entropy", type=float, default=0.002, help="hard: entropy bonus weight on alpha")
@@ -86,93 +88,6 @@ def epoch_batches(lengths: list[int], batch: int, epoch: int, seed: int) -> list
     return batches
 
 
-class Run:
-    """Everything a training run holds, so it can be saved and resumed as one."""
-
-    def __init__(self, args, vocab: Vocab, pre: Preprocessing, device):
-        self.args, self.vocab, self.pre, self.device = args, vocab, pre, device
-        self.config = CaptionerConfig(vocab_size=len(vocab), feature_dim=pre.feature_dim,
-                                      attention=args.attention, hidden_dim=args.hidden,
-                                      embed_dim=args.embed, attn_dim=args.attn_dim, score=args.score)
-        torch.manual_seed(args.seed)
-        self.model = Captioner(self.config).to(device)
-        self.optim = torch.optim.Adam(self.model.parameters(), lr=args.lr)
-        self.baseline = MovingBaseline()
-        self.epoch, self.step_in_epoch, self.global_step = 0, 0, 0
-        self.start_epoch = 0  # the epoch this run began at (after --init), so --epochs counts this run's
-        self.best, self.bad_epochs, self.history = -1.0, 0, []
-        self.ddp = None  # the DistributedDataParallel wrapper under torchrun
-
-    def checkpoint(self, metrics: dict, with_optim: bool) -> Checkpoint:
-        extra = {"epoch": self.epoch, "start_epoch": self.start_epoch, "step_in_epoch": self.step_in_epoch,
-                 "global_step": self.global_step,
-                 "best": self.best, "bad_epochs": self.bad_epochs, "baseline": self.baseline.value,
-                 "history": self.history, "args": vars(self.args)}
-        if with_optim:
-            extra["optim"] = self.optim.state_dict()
-        return Checkpoint(kind="captioner", config=self.config, state_dict=self.model.state_dict(),
-                          vocab={"words": self.vocab.itos}, preprocessing=self.pre.to_dict(),
-                          data={"dataset": DATA_NOTE, "train": "6,000 images × 5 captions",
-                                "tokenizer": f"lower case, [a-z0-9] words, min count {self.args.min_count}, "
-                                             f"at most {MAX_TOKENS} tokens"},
-                          metrics=metrics, extra=extra)
-
-    def resume(self, path: Path):
-        ck = load_checkpoint(path, kind="captioner", map_location=self.device)
-        load_weights(self.model, ck)
-        e = ck.extra
-        if "optim" in e:
-            self.optim.load_state_dict(e["optim"])
-        self.epoch, self.step_in_epoch, self.global_step = e["epoch"], e["step_in_epoch"], e["global_step"]
-        self.start_epoch = e.get("start_epoch", 0)
-        self.best, self.bad_epochs, self.history = e["best"], e["bad_epochs"], e["history"]
-        self.baseline = MovingBaseline(value=e["baseline"])
-        self.baseline.started = self.global_step > 0
-
-
-def loss_on_batch(run: Run, ann, ids, generator):
-    a = run.args
-    model = run.ddp or run.model
-    logits, alphas, _, loc_lp = model(ann, ids, generator=generator, semi_sampling=a.semi_sampling)
-    targets = ids[:, 1:]
-    mask = (targets != run.vocab.pad).float()
-    nll = F.cross_entropy(logits.transpose(1, 2), targets, ignore_index=run.vocab.pad, reduction="none")
-    tokens = mask.sum()
-    loss = nll.sum() / tokens + a.alpha_c * doubly_stochastic(alphas, mask).mean() / alphas.size(-1)
-    parts = {"nll": (nll.sum() / tokens).item()}
-    if run.config.attention == "hard":
-        reward = -nll.sum(1)  # log p(y | s, a): the caption's log-likelihood under the sampled locations
-        b = run.baseline.value if run.baseline.started else reward.detach().mean().item()
-        rl = reinforce_loss(loc_lp, reward, b, probs=alphas, mask=mask, entropy_weight=a.entropy)
-        loss = loss + a.reinforce * rl / (tokens / ids.size(0))  # per token, like the NLL
-        run.baseline.update(reward)
-        parts["baseline"] = run.baseline.value
-    return loss, parts
-
-
-@torch.no_grad()
-def validate(run: Run, cache: FeatureCache, names: list[str], captions, beam: int = 1, location: str = "expected",
-             batch: int = 100) -> dict:
-    run.model.eval()
-    hyps = {}
-    for i in range(0, len(names), batch):
-        chunk = names[i:i + batch]
-        fine, coarse = cache.load(chunk)
-        ann = annotations(fine.to(run.device), coarse.to(run.device))
-        if beam == 1:
-            decoded = greedy(run.model, ann, run.vocab.start, run.vocab.end, location=location)
-        else:
-            decoded = [beam_search(run.model, ann[j:j + 1], run.vocab.start, run.vocab.end, beam=beam,
-                                   location=location)
-                       for j in range(len(chunk))]
-        for n, d in zip(chunk, decoded):
-            hyps[n] = " ".join(run.vocab.decode(d.tokens))
-    run.model.train()
-    scores = caption_scores({n: captions[n] for n in names}, hyps, meteor=False)
-    scores["example"] = hyps[names[0]]
-    return scores
-
-
 def main(argv=None):
     args = parse_args(argv)
     distributed = "RANK" in os.environ
@@ -188,15 +103,27 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
 
     captions, splits = read_captions(args.data), read_splits(args.data)
-    args.features = args.features or str(default_cache(args.arch))
-    if not (Path(args.features) / "progress.json").is_file() and rank == 0:
-        from train.caption import features as caption_features
-        caption_features.main(["--data", args.data, "--arch", args.arch, "--features", args.features])
+    val_names = splits["val"][:args.val_images]
+    if args.finetune_from:
+        pre = Preprocessing(arch=args.arch)
+        args.activations = args.activations or str(default_activations(args.arch, args.finetune_from))
+        if rank == 0:
+            ActivationCache(args.activations, args.data, splits["train"] + val_names, pre, args.finetune_from)
+    else:
+        args.features = args.features or str(default_cache(args.arch))
+        if not (Path(args.features) / "progress.json").is_file() and rank == 0:
+            from train.caption import features as caption_features
+            caption_features.main(["--data", args.data, "--arch", args.arch, "--features", args.features])
     if distributed:
         dist.barrier()
-    cache = FeatureCache(args.features)
+    if args.finetune_from:
+        acts = ActivationCache(args.activations, args.data, splits["train"] + val_names, pre, args.finetune_from)
+    else:
+        cache = FeatureCache(args.features)
+        pre = cache.pre
     vocab = build_vocab(captions, splits["train"], args.min_count)
-    run = Run(args, vocab, cache.pre, device)
+    run = Run(args, vocab, pre, device)
+    run.word_counts = word_counts(captions, splits["train"], vocab)
     if (out / "last.pt").is_file():
         run.resume(out / "last.pt")
         print(f"resumed {out / 'last.pt'} at epoch {run.epoch} step {run.step_in_epoch}")
@@ -204,8 +131,11 @@ def main(argv=None):
         init = load_checkpoint(args.init, kind="captioner")
         if init.vocab["words"] != vocab.itos:
             raise SystemExit(f"{args.init} was trained with another vocabulary")
-        if Preprocessing.from_dict(init.preprocessing) != cache.pre:
-            raise SystemExit(f"{args.init} was trained on another encoder's features than {args.features}")
+        if Preprocessing.from_dict(init.preprocessing) != pre:
+            raise SystemExit(f"{args.init} was trained on another encoder than {args.arch}")
+        if run.model.top is not None and not init.config.get("finetune_from", 0):  # a frozen-encoder model:
+            own = run.model.state_dict()  # its decoder, with the package's upper blocks to fine-tune from
+            init.state_dict = {**{k: v for k, v in own.items() if k.startswith("top.")}, **init.state_dict}
         load_weights(run.model, init)
         # Epochs count on from the initial model's and its history stays with the weights, so a model
         # card tells the whole training story; the best score starts afresh.
@@ -215,21 +145,34 @@ def main(argv=None):
     run.ddp = torch.nn.parallel.DistributedDataParallel(run.model) if distributed else None
 
     train_set = CaptionSet(splits["train"], captions, vocab)
-    fine_all, coarse_all = cache.load(splits["train"])  # ~1 GB fp16, kept in RAM
     lengths = [len(c) for _, c in train_set.items]
-    val_names = splits["val"][:args.val_images]
     gen = torch.Generator(device=device).manual_seed(args.seed * 7919 + rank)
+    if args.finetune_from:
+        flips = torch.Generator().manual_seed(args.seed * 7919 + rank + 1)  # a mirror image for half the captions
+
+        def train_features(rows):
+            names = [splits["train"][r] for r in rows.tolist()]
+            return top_features(run.model, acts.load(names, torch.rand(len(names), generator=flips) < 0.5), device)
+
+        val_features = lambda names: top_features(run.model, acts.load(names), device)
+    else:
+        fine_all, coarse_all = cache.load(splits["train"])  # ~1 GB fp16, kept in RAM
+        train_features = lambda rows: annotations(fine_all[rows].to(device), coarse_all[rows].to(device))
+
+        def val_features(names):
+            fine, coarse = cache.load(names)
+            return annotations(fine.to(device), coarse.to(device))
     run.model.train()
     while run.epoch - run.start_epoch < args.epochs and run.bad_epochs < args.patience:
         for group in run.optim.param_groups:  # set each epoch, so a resumed run follows the same schedule
-            group["lr"] = args.lr * args.lr_decay ** (run.epoch - run.start_epoch)
+            group["lr"] = group.get("base_lr", args.lr) * args.lr_decay ** (run.epoch - run.start_epoch)
         batches = epoch_batches(lengths, args.batch, run.epoch, args.seed)[rank::world]
         bar = tqdm(batches, initial=run.step_in_epoch, total=len(batches), desc=f"epoch {run.epoch}",
                    disable=rank != 0, mininterval=5)
         t0 = time.time()
         for b in batches[run.step_in_epoch:]:
             rows, ids, _ = collate([train_set[k] for k in b], vocab.pad)
-            ann = annotations(fine_all[rows].to(device), coarse_all[rows].to(device))
+            ann = train_features(rows)
             loss, parts = loss_on_batch(run, ann, ids.to(device), gen)
             run.optim.zero_grad(set_to_none=True)
             loss.backward()
@@ -251,7 +194,7 @@ def main(argv=None):
         run.epoch, run.step_in_epoch = run.epoch + 1, 0
         if rank == 0:
             location = default_location(run.model, args.val_location)
-            scores = validate(run, cache, val_names, captions, args.val_beam, location)
+            scores = validate(run, val_features, val_names, captions, args.val_beam, location)
             decoding = decoding_name(args.val_beam)
             if run.config.attention == "hard":
                 decoding += f", {LOCATION_NAMES[location]}"

@@ -13,7 +13,8 @@ alone (no batching), over ``--timing`` evenly spaced test sentences; beam
 search runs on at most ``--beam-limit`` evenly spaced test pairs (it decodes one
 sentence at a time, which is slow on a CPU).
 
-``--ship`` copies ``<runs>/translator_<direction>_<score>[_tutorial]/best.pt``
+``--models`` takes any shipped translator name (``transformer`` too; by default the four GRUs).
+``--ship`` copies ``<runs>/translator_<direction>_<name>[_tutorial]/best.pt``
 to ``assets/<same name>.pt`` (fp16 weights), scores that file, writes the
 metrics into it, its ``.card.md`` model card and ``assets/TATOEBA_ATTRIBUTION.md``.
 """
@@ -27,10 +28,12 @@ import torch
 
 from model.core import assets
 from model.core.attention import SCORES
+from model.core.checkpoint import CheckpointError
 from model.core.checkpoint import load_checkpoint, model_card, save_checkpoint
 from model.core.loader import Bundle, load as load_bundle
 from model.core.vocab import END
-from model.translate.decode import beam_search, greedy
+from model.translate.pipeline import KINDS, decoders_of
+from model.translate.transformer import KIND as TRANSFORMER
 from model.translate.text import detokenize
 from train.translate.data import ATTRIBUTION, batches, encode_batch, load
 
@@ -41,6 +44,7 @@ def decode_all(t: Bundle, pairs, beam: int = 1, batch_size: int = 128) -> list[l
     """Output words for every pair's source (greedy in batches, beam one sentence at a time)."""
     src_vocab, tgt_vocab = t.vocab["src"], t.vocab["tgt"]
     start, end = tgt_vocab.start, tgt_vocab.end
+    greedy, beam_search = decoders_of(t).greedy, decoders_of(t).beam_search
     out = {}
     if beam == 1:
         for batch in batches(pairs, batch_size):
@@ -59,6 +63,7 @@ def decode_all(t: Bundle, pairs, beam: int = 1, batch_size: int = 128) -> list[l
 def ms_per_sentence(t: Bundle, pairs, beam: int, n: int) -> float:
     """Median wall time to translate one sentence alone (encoder + decoder), in ms."""
     device, src_vocab, tgt_vocab = t.device, t.vocab["src"], t.vocab["tgt"]
+    greedy, beam_search = decoders_of(t).greedy, decoders_of(t).beam_search
     times = []
     for s, _ in pairs[::max(1, len(pairs) // n)][:n]:  # short and long sentences alike
         src = torch.tensor([src_vocab.encode(s) + [src_vocab.end]], device=device)
@@ -112,10 +117,10 @@ def evaluate(t, pairs, beam: int = 5, timing: int = 200, beam_limit: int | None 
 
 def ship(run_ckpt: Path, name: str) -> Path:
     """fp16 copy of a run's best checkpoint, with the run's step count and minutes; scored afterwards."""
-    ckpt = load_checkpoint(run_ckpt, kind="translator")
+    ckpt = translator_checkpoint(run_ckpt)
     last = run_ckpt.parent / "last.pt"  # the run's step count and how long it trained in all
     if last.is_file():
-        extra = load_checkpoint(last, kind="translator").extra
+        extra = load_checkpoint(last, kind=ckpt.kind).extra
         ckpt.metrics = {"run_steps": extra.get("step"), "run_minutes": round(extra.get("elapsed", 0) / 60, 1),
                         **ckpt.metrics}
     ckpt.extra = {"history": ckpt.extra.get("history", [])}
@@ -124,9 +129,17 @@ def ship(run_ckpt: Path, name: str) -> Path:
     return path
 
 
+def translator_checkpoint(path: Path):
+    """A checkpoint of either translator kind (GRU or Transformer)."""
+    ckpt = load_checkpoint(path)
+    if ckpt.kind not in KINDS:
+        raise CheckpointError(path, f"holds a {ckpt.kind!r} model, expected a translator")
+    return ckpt
+
+
 def record(path: Path, metrics: dict) -> None:
     """Add the test metrics of the shipped (fp16) file to it and write its card."""
-    ckpt = load_checkpoint(path, kind="translator")
+    ckpt = translator_checkpoint(path)
     ckpt.metrics = {**ckpt.metrics, **metrics}
     save_checkpoint(path, ckpt, half=True)
     write_card(path)
@@ -134,13 +147,21 @@ def record(path: Path, metrics: dict) -> None:
 
 def write_card(path: Path) -> None:
     """The model card of a shipped checkpoint, and the data attribution next to it."""
-    ckpt = load_checkpoint(path, kind="translator")
-    pre = ckpt.preprocessing
+    ckpt = translator_checkpoint(path)
+    pre, c, m = ckpt.preprocessing, ckpt.config, ckpt.metrics
     history = "; ".join(f"epoch {h['epoch']}: train loss {h['train_loss']}, val loss {h['val_loss']} "
                         f"after {h['minutes']} min" for h in ckpt.extra.get("history", []))
-    notes = (f"Seq2seq GRU translator ({pre.get('direction')}), attention score `{ckpt.config['score']}`, "
-             f"data protocol `{pre.get('protocol')}`. Trained with `python -m train.translate.train`, evaluated and "
-             f"shipped with `python -m train.translate.evaluate --ship`.\n\n"
+    if ckpt.kind == "translator":
+        what = (f"Seq2seq GRU translator ({pre.get('direction')}), attention score `{c['score']}`, "
+                f"data protocol `{pre.get('protocol')}`. Trained with `python -m train.translate.train`")
+    else:
+        what = (f"Encoder-decoder Transformer translator ({pre.get('direction')}), pre-norm, {c['encoder_layers']}+"
+                f"{c['decoder_layers']} layers, d_model {c['d_model']}, {c['heads']} heads, FFN {c['ffn_dim']}, "
+                f"sinusoidal positions, tied target embeddings; the same tokenizer, split and vocabularies as the "
+                f"GRU translators. Trained with `python -m train.translate.transformer`")
+    notes = (f"{what}, evaluated and shipped with `python -m train.translate.evaluate --ship`.\n\n"
+             f"Training budget: {m.get('epochs')} epochs ({m.get('run_steps') or m.get('steps')} steps), "
+             f"{m.get('train_minutes')} min on {m.get('device')} with {m.get('threads')} thread(s).\n\n"
              f"Data: {ATTRIBUTION}. See `assets/TATOEBA_ATTRIBUTION.md`.\n\n"
              "BLEU/chrF: sacreBLEU corpus scores on the test split described below, lower-cased text normalised "
              "by the model's tokenizer, one reference per pair.\n\n"
@@ -158,7 +179,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", default="../shared/data/eng-fra")
     p.add_argument("--direction", default="fr-en", choices=["fr-en", "en-fr"])
-    p.add_argument("--models", nargs="*", default=list(SCORES), choices=SCORES, help="score functions to evaluate")
+    p.add_argument("--models", nargs="*", default=list(SCORES), choices=assets.TRANSLATORS,
+                   help="translators to evaluate (default: the four GRUs)")
     p.add_argument("--tutorial", action="store_true", help="also the tutorial-protocol model (additive)")
     p.add_argument("--beam", type=int, default=5, help="beam width for the second set of scores (1: greedy only)")
     p.add_argument("--beam-limit", type=int, default=1000, help="beam-search at most N evenly spaced test pairs")
@@ -182,7 +204,8 @@ def main(argv=None):
             continue
         if args.ship:  # score the weights as shipped, in fp16
             path = ship(path, name)
-        m = evaluate(load_bundle(path, kind="translator"), data[protocol], args.beam, args.timing, args.beam_limit)
+        kind = TRANSFORMER if name == assets.translator("transformer", args.direction).stem else "translator"
+        m = evaluate(load_bundle(path, kind=kind), data[protocol], args.beam, args.timing, args.beam_limit)
         if args.ship:
             record(path, m)
             print("wrote", path)
