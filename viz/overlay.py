@@ -80,8 +80,10 @@ def one_cell(alpha: np.ndarray) -> tuple[int, int] | None:
 def cell_box(cell: tuple[int, int], grid: tuple[int, int], height: int, width: int) -> tuple[int, int, int, int]:
     """Pixel box (x0, y0, x1, y1), inclusive, of grid cell ``cell`` stretched over a height × width image."""
     (r, c), (gh, gw) = cell, grid
-    return (round(c * width / gw), round(r * height / gh),
-            max(round((c + 1) * width / gw) - 1, 0), max(round((r + 1) * height / gh) - 1, 0))
+    # Clamped so an image smaller than the grid (a 1×1 upload) still gets a one-pixel box, never an empty one.
+    x1 = min(max(round((c + 1) * width / gw) - 1, 0), width - 1)
+    y1 = min(max(round((r + 1) * height / gh) - 1, 0), height - 1)
+    return min(round(c * width / gw), x1), min(round(r * height / gh), y1), x1, y1
 
 
 def outline(image: np.ndarray, box: tuple[int, int, int, int], thickness: int = 0) -> np.ndarray:
