@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from bench.browser import ROOT, App
+from bench.browser import ROOT, WAIT_MS, App
 
 ARTIFACTS = ROOT / "artifacts" / "e2e"
 MAX_SHOT_PX = 12_000  # a full-page screenshot taller than this is cut (Chromium's own limit is ~16k)
@@ -44,6 +44,24 @@ def messages(app: App) -> str:
 def headlines(app: App) -> list[str]:
     """The ``### `` lines a page writes with st.markdown (captions, translations); not its subheaders."""
     return app.page.locator('[data-testid="stMain"] [data-testid="stMarkdown"] h3').all_inner_texts()
+
+
+def plots(app: App, count: int) -> list[dict]:
+    """The Plotly charts in the main panel once ``count`` of them are drawn (Plotly draws after the
+    script has finished): each one's plot area on screen, its y range, x tick labels and title."""
+    app.page.wait_for_function("""n => {
+        const charts = [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stPlotlyChart"]')];
+        return charts.length >= n && charts.every(c => {
+            const p = c.querySelector('.js-plotly-plot');
+            return p && p._fullLayout && p.querySelector('.nsewdrag');
+        });
+    }""", arg=count, timeout=WAIT_MS)
+    return app.page.evaluate("""() => [...document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot')].map(p => {
+        const r = p.querySelector('.nsewdrag').getBoundingClientRect();
+        return {x: r.x, y: r.y, width: r.width, height: r.height, rows: p._fullLayout.yaxis.range,
+                xticks: [...p.querySelectorAll('.xtick text')].map(t => t.textContent),
+                title: p.querySelector('.gtitle') ? p.querySelector('.gtitle').textContent : null};
+    })""")
 
 
 def images(app: App) -> list[dict]:

@@ -8,7 +8,7 @@ not about the words.
 import pytest
 
 from bench.browser import VIEWPORT, App, serving
-from e2e_helpers import no_traceback, shot
+from e2e_helpers import no_traceback, plots, shot
 from model.core import assets
 from model.core.assets import ASSETS_ENV
 from model.translate.text import tokenize
@@ -58,15 +58,6 @@ def head_view(app):
     frame.wait_for_selector("line.link", state="attached")
     return frame
 
-
-def plots(app) -> list[dict]:
-    """Each Plotly chart: its plot area on screen, its y range and x tick labels as drawn."""
-    return app.page.evaluate("""() => [...document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot')]
-      .map(p => {
-        const r = p.querySelector('.nsewdrag').getBoundingClientRect();
-        return {x: r.x, y: r.y, width: r.width, height: r.height, rows: p._fullLayout.yaxis.range,
-                xticks: [...p.querySelectorAll('.xtick text')].map(t => t.textContent)};
-    })""")
 
 
 def test_the_page_opens_with_a_result_and_hovering_a_word_keeps_only_its_lines(app):
@@ -122,7 +113,7 @@ def test_clicking_a_small_matrix_of_the_model_view_opens_it_large(app):
 
 
 def test_rnn_and_transformer_rows_line_up(app):
-    drawn = plots(app)
+    drawn = plots(app, 2)
     rnn, transformer = drawn[-2], drawn[-1]
     assert rnn["xticks"] == transformer["xticks"]  # the same source axis
     assert rnn["y"] == pytest.approx(transformer["y"]) and rnn["height"] == pytest.approx(transformer["height"])

@@ -3,7 +3,7 @@ labelled on a long one, two models lined up row for row, the hover and the downl
 
 import pytest
 
-from e2e_helpers import download, headlines, messages, no_traceback, png_image, shot
+from e2e_helpers import download, headlines, messages, no_traceback, plots, png_image, shot
 from model.translate.text import tokenize
 from viz.alignment import occurrence_labels
 
@@ -21,21 +21,12 @@ def enter(app, text: str) -> None:
     app.act(lambda: (box.fill(text), box.press("Control+Enter")), quiet_s=0)
 
 
-def plots(app) -> list[dict]:
-    """Each alignment matrix: its plot area on screen, its rows and its x tick labels as drawn."""
-    return app.page.evaluate("""() => [...document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot')].map(p => {
-        const r = p.querySelector('.nsewdrag').getBoundingClientRect();
-        return {x: r.x, y: r.y, width: r.width, height: r.height, rows: p._fullLayout.yaxis.range,
-                xticks: [...p.querySelectorAll('.xtick text')].map(t => t.textContent),
-                title: p.querySelector('.gtitle') ? p.querySelector('.gtitle').textContent : null};
-    })""")
-
 
 def test_the_page_opens_with_a_translated_example(new_app):
     app = new_app()
     app.open("Translate")
     no_traceback(app)
-    assert headlines(app) and len(plots(app)) == 1 and not messages(app)
+    assert headlines(app) and len(plots(app, 1)) == 1 and not messages(app)
     assert app.page.locator('[data-testid="stMain"] .modebar').count() == 0  # no toolbar over the chart
     shot(app, "translate_opening")
 
@@ -50,7 +41,7 @@ def test_translate_hover_the_alignment_and_download(new_app, reference):
 
     # hover the cell (target row i, source column j) of a repeated source word: the plot area is split evenly
     i, j = 1, 3
-    plot = plots(app)[0]
+    plot = plots(app, 1)[0]
     rows, cols = len(expected.target_tokens), len(expected.source_tokens)
     assert plot["xticks"] == expected.source_tokens and plot["rows"] == [rows - 0.5, -0.5]
     app.page.mouse.move(plot["x"] + (j + 0.5) * plot["width"] / cols, plot["y"] + (i + 0.5) * plot["height"] / rows)
@@ -74,7 +65,7 @@ def test_a_25_token_sentence_has_one_label_per_source_token(new_app, reference):
     app.open("Translate")
     enter(app, LONG)
     no_traceback(app)
-    assert plots(app)[0]["xticks"] == tokens + ["<end>"]  # every word, none skipped, none renamed
+    assert plots(app, 1)[0]["xticks"] == tokens + ["<end>"]  # every word, none skipped, none renamed
     assert "25 tokens" in messages(app) and "up to 15" in messages(app)
     assert app.page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollWidth "
                              "<= document.querySelector('[data-testid=\"stMain\"]').clientWidth")
@@ -88,7 +79,7 @@ def test_side_by_side_matrices_line_up_row_for_row(new_app):
     app.act(lambda: app.page.get_by_text("Side by side").click(), quiet_s=0)
     no_traceback(app)
     assert len(headlines(app)) == 2
-    shown = plots(app)
+    shown = plots(app, 4)
     assert len(shown) == 4  # two sentences, two models
     for left, right in (shown[0:2], shown[2:4]):
         assert left["rows"] == right["rows"]  # same number of rows
@@ -100,7 +91,7 @@ def test_side_by_side_matrices_line_up_row_for_row(new_app):
     shot(app, "translate_side_by_side")
 
     enter(app, LONG)  # a long sentence in half the page: every word still labelled, rows still aligned
-    left, right = plots(app)
+    left, right = plots(app, 2)
     assert left["xticks"] == right["xticks"] == tokenize(LONG) + ["<end>"]
     assert left["rows"] == right["rows"] and left["height"] == pytest.approx(right["height"], abs=0.5)
     no_traceback(app)
