@@ -25,7 +25,7 @@ MODES = {"soft": "soft", "hard": "hard", "both": "both, side by side"}
 DEFAULTS = {"cap_mode": "both", "cap_beam": DEFAULT_OPTIONS["beam"], "cap_per_word": DEFAULT_OPTIONS["per_word"],
             "cap_hard_how": next(k for k, v in HARD_HOW.items() if v == DEFAULT_OPTIONS["hard_how"]),
             "cap_seed": 0, "cap_temperature": 1.0, "cap_samples": 5, "cap_opacity": 0.6,
-            "caption_sample": None}  # None: the opening photo
+            "cap_explain_on": False, "caption_sample": None}  # None: the opening photo
 KEPT = "cap_kept"  # copies of the inputs above, which Streamlit drops while another page is shown
 
 
@@ -104,13 +104,39 @@ def controls(available: list[str]) -> Settings:
     return Settings(models, beam, per_word, hard_how, seed, temperature, samples)
 
 
-def _run(files, image: np.ndarray, s: Settings) -> View:
-    from model.caption.pipeline import CaptionOptions, caption
+def _options(s: Settings):
+    """The model.caption.pipeline.CaptionOptions these settings decode with."""
+    from model.caption.pipeline import CaptionOptions
     from model.core.decoding import CAPTION_ALPHA
+    return CaptionOptions(s.beam, CAPTION_ALPHA if s.per_word else 0.0, s.hard_how, s.samples, s.seed, s.temperature)
+
+
+def _run(files, image: np.ndarray, s: Settings) -> View:
+    from model.caption.pipeline import caption
     captioners = get_captioners(files)
-    options = CaptionOptions(s.beam, CAPTION_ALPHA if s.per_word else 0.0, s.hard_how, s.samples, s.seed,
-                             s.temperature)
-    return from_run(caption(captioners, image, s.models, options), captioners.bundles)
+    return from_run(caption(captioners, image, s.models, _options(s)), captioners.bundles)
+
+
+def explain(files, image: np.ndarray, view: View, s: Settings, opacity: float):
+    """Whether the selected word's map explains it, measured, and the word's attention moved (ui.explain_caption).
+    Off by default: it differentiates and decodes again, a few seconds on a CPU."""
+    st.subheader("Does the map explain the word?")
+    on = st.toggle("Measure the selected word", key="cap_explain_on",
+                   help="Compare its map with what the word's probability depends on, delete what it looked at, "
+                        "or move its attention and decode the rest again.")
+    if not on:
+        st.caption("Attention maps are often read as explanations. Switch this on to test the selected word's: "
+                   "gradient importance, a deletion test, and moving its attention by hand.")
+        return
+    from ui import explain_caption
+    from ui.caption_data import shown_word
+    if not any(s.words for s in view.captions.values()):
+        st.info("No caption has words to explain.")
+        return
+    model, k = caption_words.selected(view)
+    st.caption(f"{model} attention, word {k + 1}: “{shown_word(view.captions[model].words[k])}” "
+               "(click another word above to explain it)")
+    explain_caption.render(get_captioners(files), image, model, view.captions[model], k, _options(s), opacity)
 
 
 def _shipped(name: str, s: Settings, paths: dict) -> View | None:
@@ -195,6 +221,7 @@ def render():
     st.info(caption_panels.domain_line(view), icon=":material/menu_book:")
     caption_panels.strip(image, view, opacity)
     caption_panels.downloads(image, name, view)
+    explain(files, image, view, settings, opacity)
     caption_panels.how_to_read(expanded=False)
     caption_panels.knows(view)
     caption_panels.advanced(image, view, opacity)

@@ -35,17 +35,25 @@ def counterpart(src: list[str], k: int, dst: list[str]) -> tuple[int, bool]:
 
 
 def default_selection(view: View) -> tuple[str, int]:
-    """Open on the first model's most focused word (lowest attention entropy): a map worth looking at."""
-    name, s = next(iter(view.captions.items()))
-    return name, int(np.argmin(s.entropy_fraction))
+    """Open on the most focused word (lowest attention entropy) of the first caption with words: a map worth
+    looking at."""
+    name, s = next(((n, s) for n, s in view.captions.items() if s.words), next(iter(view.captions.items())))
+    return name, int(np.argmin(s.entropy_fraction)) if s.words else 0
+
+
+def selected(view: View) -> tuple[str, int]:
+    """(model, word index) of the word the user selected, or the opening selection."""
+    caps = {n: s for n, s in view.captions.items() if s.words}
+    model, k = st.session_state.get(SELECTED) or default_selection(view)
+    if model not in caps or k >= len(caps[model].words):
+        model, k = default_selection(view)
+    return model, k
 
 
 def shown(view: View) -> dict[str, tuple[int, bool]]:
     """Per model: the word index shown and whether it is the selected word itself (or its nearest)."""
     caps = {n: s for n, s in view.captions.items() if s.words}
-    model, k = st.session_state.get(SELECTED) or default_selection(view)
-    if model not in caps or k >= len(caps[model].words):
-        model, k = default_selection(view)
+    model, k = selected(view)
     out = {}
     for name, s in caps.items():
         out[name] = (k, True) if name == model else counterpart(caps[model].words, k, s.words)

@@ -120,10 +120,27 @@ INVISIBLE = {*map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A)),
              "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\0"}
 
 
+def remember(key: str, default, options=None) -> str:
+    """Call right before drawing the widget ``key``: its value survives a visit to another page.
+
+    Streamlit forgets the value of a widget that a run does not draw (another page was shown), so the
+    value is also kept under a second key and put back when the page is drawn again.
+    A kept value no longer among ``options`` falls back to ``default``. Returns the key."""
+    shadow = f"_kept_{key}"
+    if key in st.session_state:
+        st.session_state[shadow] = st.session_state[key]
+    else:
+        st.session_state[key] = st.session_state.get(shadow, default)
+    if options is not None and st.session_state[key] not in options:
+        st.session_state[key] = default
+    return key
+
+
 def escape(text: str) -> str:
     """User text for st.markdown/st.error: shown as typed, never read as markdown, HTML or LaTeX;
-    invisible direction and width characters are shown by name (U+202E)."""
-    return "".join("\\" + c if c in "\\`*_{}[]()#+-.!|<>$~:" else f"U\\+{ord(c):04X}" if c in INVISIBLE else c
+    invisible direction and width characters are shown by name (U+202E); ``&`` is escaped so that a
+    typed "&amp;" is not read as an HTML entity."""
+    return "".join("\\" + c if c in "\\`*_{}[]()#+-.!|<>$~:&" else f"U\\+{ord(c):04X}" if c in INVISIBLE else c
                    for c in text)
 
 

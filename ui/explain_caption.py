@@ -68,7 +68,7 @@ def maps(image, said, e, word: int, opacity: float):
                    "τ = 1: same ranking as α; 0: unrelated.")
     with cols[2]:
         curves = {"top": e.top[word], "random": e.random[word], "bottom": e.bottom[word]}
-        st.plotly_chart(deletion_curve(e.ks, curves, K), use_container_width=True, key=f"explain_curve_{word}")
+        st.plotly_chart(deletion_curve(e.ks, curves, K), width="stretch", key=f"explain_curve_{word}")
         st.metric(f"Δ log p, top {K:.0%} deleted", f"{d['top'][word]:+.3f}",
                   delta=f"{d['top'][word] - d['random'][word]:+.3f} vs random", delta_color="off")
         st.caption("The word's log-probability after the most attended, random or least attended cells are "

@@ -77,7 +77,7 @@ def render(bundle, translation, word: int, key: str = "tr_explain") -> None:
         st.info(f"No explanation for this model yet ({err}).")
         return
     st.plotly_chart(importance_bars(translation.source_tokens, e.attention[word], e.loo[word], e.grad[word]),
-                    use_container_width=True, key=f"{key}_bars_{word}")
+                    width="stretch", key=f"{key}_bars_{word}")
     numbers(e, word)
     st.markdown(HOW)
     intervene(bundle, translation, word, key)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui.translate_state import remember
+from ui.common import remember
 
 UPLOAD = "stn_upload"
 SAVED = "_stn_saved_upload"    # (file id, name, bytes) of the upload in use

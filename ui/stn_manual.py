@@ -5,7 +5,7 @@ grid and the output are all that size, whatever was uploaded.
 """
 import streamlit as st
 
-from ui.translate_state import remember
+from ui.common import remember
 
 WORK = 640  # px: the longer side the picture is transformed and shown at
 SLIDERS = {  # key: (label, min, max, default, step, help)

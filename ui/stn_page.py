@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 
 from ui.stn_inputs import pick
-from ui.translate_state import remember
+from ui.common import remember
 
 PANEL = 210  # px: every picture of step 1 is a square of this side (42 × 5: whole pixels for the RTS input)
 BIG = 280    # px: the two pictures of step 2 (28 × 10)

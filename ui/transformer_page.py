@@ -7,7 +7,8 @@ the models) is imported until the page is drawn, so the app starts fast.
 """
 import streamlit as st
 
-from ui.translate_state import cached_result, remember
+from ui.common import remember
+from ui.translate_state import cached_result
 
 KINDS = {"encoder": "Encoder self-attention", "decoder": "Decoder self-attention (causal)",
          "cross": "Cross-attention"}
@@ -109,7 +110,7 @@ def render():
     from model.core import assets
     from model.translate.text import split_sentences
     from ui.common import missing_model
-    from ui.translate_results import shown
+    from ui.common import escape
     from ui import transformer_views as views
 
     st.header("Transformer: every attention head")
@@ -128,9 +129,9 @@ def render():
                    "translates each of them.")
     r, error = translation("transformer", beam, sentences[0])
     if r is None:
-        st.warning(shown(error))
+        st.warning(escape(error))
         return
-    st.markdown("### " + shown(r.translation or "(empty translation)"))
+    st.markdown("### " + escape(r.translation or "(empty translation)"))
     views.notes(r)
     with st.expander("How to read this"):
         st.markdown(HOW_TO_READ)

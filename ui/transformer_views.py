@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 
 from ui.transformer_page import KINDS, source_labels, translation
-from ui.translate_state import remember
+from ui.common import remember
 
 NO_TOOLBAR = {"displayModeBar": False}
 GRID_KEY = "tf_grid"
@@ -23,9 +23,9 @@ def axes(r, kind: str) -> tuple[list[str], list[str], tuple[str, str]]:
 
 
 def notes(r) -> None:
-    from ui.translate_results import shown
+    from ui.common import escape
     if r.unknown_words:
-        st.warning(f"Unknown to the model, read as `<unk>`: {', '.join(shown(w) for w in r.unknown_words)}.")
+        st.warning(f"Unknown to the model, read as `<unk>`: {', '.join(escape(w) for w in r.unknown_words)}.")
     if r.truncated:
         st.warning("The sentence is too long: only its first tokens were translated.")
     if r.target_tokens[-1:] != ["<end>"]:
@@ -108,7 +108,7 @@ CHOICES = {"average": "heads averaged", "rollout": "through the encoder"}
 def side_by_side(r, beam: int, sentence: str) -> None:
     from model.core import assets
     from ui.common import missing_model
-    from ui.translate_results import shown
+    from ui.common import escape
     from viz.alignment import alignment_heatmap, frame_for
 
     st.subheader("Side by side with the RNN")
@@ -120,7 +120,7 @@ def side_by_side(r, beam: int, sentence: str) -> None:
         return
     rnn, error = translation("additive", beam, sentence)
     if rnn is None:
-        st.warning(shown(error))
+        st.warning(escape(error))
         return
     layers, heads = len(r.attention["cross"]), len(r.attention["cross"][0])
     c1, c2 = st.columns([1, 2])
@@ -133,11 +133,11 @@ def side_by_side(r, beam: int, sentence: str) -> None:
     src = source_labels(r)
     frame = frame_for([source_labels(rnn), src], [rnn.target_tokens, r.target_tokens])
     left, right = st.columns(2)
-    left.markdown(f"**additive RNN** → {shown(rnn.translation)}")
+    left.markdown(f"**additive RNN** → {escape(rnn.translation)}")
     left.plotly_chart(alignment_heatmap(rnn.alignment, source_labels(rnn), rnn.target_tokens, frame),
                       key="tf_cmp_rnn", config=NO_TOOLBAR)
     which = {"average": "heads averaged", "rollout": "heads averaged, taken back through the encoder rollout"}.get(
         choice) or f"head {choice + 1}"
-    right.markdown(f"**Transformer**, layer {layer + 1}, {which} → {shown(r.translation)}")
+    right.markdown(f"**Transformer**, layer {layer + 1}, {which} → {escape(r.translation)}")
     right.plotly_chart(alignment_heatmap(_transformer_rows(r, layer, choice), src, r.target_tokens, frame),
                        key="tf_cmp_tf", config=NO_TOOLBAR)

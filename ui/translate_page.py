@@ -5,7 +5,7 @@ Nothing heavy is imported until the page is drawn, so the app starts fast.
 """
 import streamlit as st
 
-from ui.translate_state import remember
+from ui.common import remember
 
 DIRECTIONS = {"fr-en": "French → English", "en-fr": "English → French"}
 PREFERRED = ("additive", "concat", "dot", "general")  # GRUs by score function, best-trained first; others after

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from ui.common import escape
 from ui.translate_state import cached_result
 
 CELL_PX = 46  # width of a source column when one model fills the page
@@ -47,12 +48,6 @@ def _labels(r) -> list[str]:
     return [f"{w} (unk)" if w in r.unknown_words else w for w in r.source_tokens[:-1]] + r.source_tokens[-1:]
 
 
-def shown(text: str) -> str:
-    """User text for markdown, shown as typed (ui.common.escape, and & so that "&amp;" stays "&amp;")."""
-    from ui.common import escape
-    return escape(text).replace("&", "\\&")
-
-
 def _joined(runs: list[Run]) -> str:
     return " ".join(r.result.translation for r in runs if r.result) or "(empty translation)"
 
@@ -65,7 +60,7 @@ def _model_notes(where, runs: list[Run], direction: str) -> None:
         return
     words = sum(len(r.source_tokens) - 1 for r in results)
     known = words - sum(w in unknown for r in results for w in r.source_tokens[:-1])
-    msg = f"Unknown to the model, read as `<unk>`: {', '.join(shown(w) for w in unknown)}."
+    msg = f"Unknown to the model, read as `<unk>`: {', '.join(escape(w) for w in unknown)}."
     if known == 0:
         msg += f" None of the words is in its vocabulary: is this {direction.split('-')[0].upper()} text?"
     where.warning(msg)
@@ -128,7 +123,7 @@ def show(direction: str, names: list[str], beam: int, sentences: list[str]) -> N
     _length_notes(next(iter(bundles.values()))[0], next(iter(runs.values())), many)
     for col, name in zip(st.columns(len(names)), names):
         col.markdown(f"**{name}** — {budget(bundles[name][0].metrics)}".removesuffix(" — "))
-        col.markdown("### " + shown(_joined(runs[name])))
+        col.markdown("### " + escape(_joined(runs[name])))
         _model_notes(col, runs[name], direction)
     if pair:
         st.caption("Colour: the attention weight, from 0 (white) to 1 (dark blue).")
@@ -136,10 +131,10 @@ def show(direction: str, names: list[str], beam: int, sentences: list[str]) -> N
         if not any(runs[n][k].result for n in names):
             continue
         if many:
-            st.markdown(f"**{k + 1}.** {shown(sentence)}")
+            st.markdown(f"**{k + 1}.** {escape(sentence)}")
             for col, name in zip(st.columns(len(names)), names):
                 r = runs[name][k].result
-                col.markdown(f"→ {shown(r.translation) if r else '(nothing to translate)'}")
+                col.markdown(f"→ {escape(r.translation) if r else '(nothing to translate)'}")
         done = [runs[n][k].result for n in names if runs[n][k].result]
         frame = frame_for([_labels(r) for r in done], [r.target_tokens for r in done],
                           PAGE_PX // len(names), colorbar=not pair)
@@ -150,3 +145,29 @@ def show(direction: str, names: list[str], beam: int, sentences: list[str]) -> N
                 _matrix(col, direction, name, beam, r, frame, k, many, width)
         if any(r.target_tokens[-1:] != ["<end>"] for r in done):
             st.caption("The decoder hit its length cap before ending the sentence.")
+    explain({n: b for n, (b, _) in bundles.items()}, runs, sentences)
+
+
+def explain(bundles: dict, runs: dict[str, list[Run]], sentences: list[str]) -> None:
+    """Whether one row of an alignment explains its word, measured, and that word's attention moved
+    (ui.explain_translate). Off by default: it differentiates and decodes again."""
+    st.subheader("Does the alignment explain the translation?")
+    from ui.common import remember
+    if not st.toggle("Measure a word", key=remember("tr_explain_on", False),
+                     help="Leave each source word out, follow the gradient, shuffle or flatten the attention, "
+                          "or point it at another word and translate again."):
+        st.caption("An alignment row looks like the reason for a word. Switch this on to test it: leave-one-out, "
+                   "gradient × input, permuted and uniform attention, and moving the attention by hand.")
+        return
+    from ui.explain_translate import render
+    names = [n for n in bundles if any(r.result for r in runs[n])]
+    left, mid, right = st.columns(3)
+    name = left.selectbox("Model", names, key="tr_explain_model") if len(names) > 1 else names[0]
+    done = [k for k, r in enumerate(runs[name]) if r.result]
+    k = done[0] if len(done) == 1 else mid.selectbox(
+        "Sentence", done, key="tr_explain_sentence", format_func=lambda k: f"{k + 1}. {sentences[k][:40]}")
+    result = runs[name][k].result
+    words = result.target_tokens
+    word = right.selectbox("Target word", range(len(words)), key=f"tr_explain_word_{name}_{k}",
+                           format_func=lambda t: f"{t + 1}. {words[t]}")
+    render(bundles[name], result, word, key=f"tr_explain_{name}_{k}")

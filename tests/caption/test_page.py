@@ -251,3 +251,21 @@ def test_page_and_command_line_give_the_same_caption(at, tiny_dir, tmp_path, mon
     page = view(at).captions[mode]
     assert captions(at) == [cli["caption"]] and page.words == cli["tokens"]
     np.testing.assert_allclose(page.alphas, cli["alphas"], atol=1e-4)
+
+
+def test_the_selected_word_can_be_measured_and_its_attention_moved(at, tiny_dir):
+    rerun(at, tiny_dir, lambda at: at.radio(key="cap_mode").set_value("both"))
+    assert not at.metric  # off by default: opening the page explains nothing
+    try:
+        rerun(at, tiny_dir, lambda at: at.toggle(key="cap_explain_on").set_value(True))
+        k = at.button_group(key="cap_pick_soft").value
+        assert "Kendall τ (α, gradient)" in [m.label for m in at.metric]
+        assert any(c.value.startswith(f"soft attention, word {k + 1}:") for c in at.caption)
+        j = (at.button_group(key="cap_pick_hard").value + 1) % len(view(at).captions["hard"].words)
+        rerun(at, tiny_dir, lambda at: at.button_group(key="cap_pick_hard").set_value(j))  # the view follows
+        assert any(c.value.startswith(f"hard attention, word {j + 1}:") for c in at.caption)
+        rerun(at, tiny_dir, lambda at: at.button(key="cap_explain_go").click())
+        assert len(at.text) == 2 and "With the attention moved" in [m.value.strip("*") for m in at.markdown]
+    finally:
+        rerun(at, tiny_dir, lambda at: at.toggle(key="cap_explain_on").set_value(False))
+    assert not at.metric

@@ -1,7 +1,9 @@
 """The Translate page as a user meets it, hostile inputs included (needs the shipped fr-en models)."""
+import base64
 import json
 import re
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -40,6 +42,14 @@ def models(at) -> list[str]:
 
 def charts(at) -> list[dict]:
     return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def plotted(values) -> np.ndarray:
+    """An array as Plotly's JSON holds it: a list, or base64 of a typed array."""
+    if isinstance(values, dict):
+        data = np.frombuffer(base64.b64decode(values["bdata"]), np.dtype(values["dtype"]))
+        return data.reshape([int(n) for n in str(values.get("shape", len(data))).split(",")])
+    return np.asarray(values, float)
 
 
 def enter(at, text: str):
@@ -187,3 +197,27 @@ def test_page_and_command_line_give_the_same_translation(at, capsys):
     assert main([sentence, "--model", "additive", "--beam", "5", "--json", "--device", "cpu"]) == 0
     cli = json.loads(capsys.readouterr().out)
     assert translations(at) == [cli["translation"]]
+
+
+def test_a_translated_word_can_be_measured_and_its_attention_moved(at):
+    enter(at, "je suis très fatigué .")
+    assert len(charts(at)) == 1  # off by default: one alignment, no explanation
+    try:
+        at.toggle(key="tr_explain_on").set_value(True).run()
+        labels = [m.label for m in at.metric]
+        assert "τ (α, leave-one-out)" in labels and "TVD, row permuted" in labels
+        assert len(charts(at)) == 2  # the alignment and the word's importance bars
+        words = at.selectbox(key="tr_explain_word_additive_0")
+        words.set_value(1).run()
+        assert not at.exception
+        alignment, bars = charts(at)
+        attention = bars["data"][0]  # the selected word's alignment row, beside its leave-one-out and gradient
+        assert attention["x"] == [f"{j}: {w}" for j, w in enumerate(["je", "suis", "très", "fatigué", ".", "<end>"])]
+        row = plotted(alignment["data"][0]["z"])[1]
+        assert plotted(attention["y"]) == pytest.approx(row / row.max(), abs=1e-4)  # the heatmap is rounded
+        at.selectbox(key="tr_explain_additive_0_src_1").set_value(0).run()
+        at.button(key="tr_explain_additive_0_go").click().run()
+        assert not at.exception and len(at.text) == 2  # the original translation and the new one
+    finally:
+        at.toggle(key="tr_explain_on").set_value(False).run()
+    assert len(charts(at)) == 1
