@@ -15,7 +15,6 @@ from pathlib import Path
 import torch
 
 from model.core import assets
-from model.core.attention import SCORES
 from model.core.device import pick_device
 from train.caption import faithfulness as caption
 from train.translate import faithfulness as translate
@@ -30,7 +29,8 @@ def main(argv=None):
     p.add_argument("--split", default="test", choices=("train", "val", "test"), help="caption: the Flickr8k split")
     p.add_argument("--features", help="caption: feature cache (default: the training one if finished, else encode)")
     p.add_argument("--direction", default="fr-en", choices=("fr-en", "en-fr"), help="translate")
-    p.add_argument("--models", nargs="*", default=list(SCORES), choices=SCORES, help="translate: score functions")
+    p.add_argument("--models", nargs="*", default=list(assets.TRANSLATORS), choices=assets.TRANSLATORS,
+                   help="translate: shipped translators")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--device")
     p.add_argument("--json", action="store_true", help="print the figures as JSON instead of a table")

@@ -32,6 +32,26 @@ def normalised(log_prob: float, scored: int, alpha: float) -> float:
     return log_prob / max(scored, 1) ** alpha
 
 
+def beam_step(scores, log_probs, beam: int, end: int) -> tuple[list[tuple[int, float]], list[tuple[int, int, float]]]:
+    """One step of a translator's beam search: live hypotheses' totals ``scores`` (H,) and next-token
+    ``log_probs`` (H, V) in; out, of the best 2·beam continuations, those that end ((hypothesis, score),
+    emitting ``end``) and the ``beam`` best that go on ((hypothesis, token, score)). An ending counts
+    only while it ranks above the beam-th live continuation."""
+    vocab = log_probs.size(-1)
+    total = (scores[:, None] + log_probs).view(-1)
+    top = total.topk(min(2 * beam, total.numel()))
+    ended, keep = [], []
+    for score, flat in zip(top.values.tolist(), top.indices.tolist()):
+        h, tok = divmod(flat, vocab)
+        if tok == end:
+            ended.append((h, score))
+        else:
+            keep.append((h, tok, score))
+            if len(keep) == beam:
+                break
+    return ended, keep
+
+
 def banned_next(tokens: list[int], n: int) -> set[int]:
     """The words that, appended to ``tokens``, would repeat one of its n-grams (n = 0: none)."""
     if n < 1 or len(tokens) < n - 1:

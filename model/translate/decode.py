@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from model.core.decoding import TRANSLATE_ALPHA, check_beam, normalised
+from model.core.decoding import TRANSLATE_ALPHA, beam_step, check_beam, normalised
 from model.translate.rnn import PAD_ID, Memory, Translator
 
 
@@ -117,19 +117,9 @@ def beam_search(model: Translator, src: torch.Tensor, lengths: torch.Tensor, sta
     for _ in range(max_steps):
         mem = memory.repeat(torch.zeros(len(tokens), dtype=torch.long, device=src.device))
         features, state, context, w = model.step(prev, state, context, mem)
-        log_probs = model.log_probs(features)
-        vocab = log_probs.size(-1)
-        total = (scores[:, None] + log_probs).view(-1)
-        top = total.topk(min(2 * beam, total.numel()))
-        keep, w = [], w[:, :source_length].cpu()
-        for score, flat in zip(top.values.tolist(), top.indices.tolist()):
-            h, tok = divmod(flat, vocab)
-            if tok == end:  # counts only while it ranks above the beam-th live hypothesis
-                finished.append(Decoded(tokens[h] + [tok], torch.stack(aligns[h] + [w[h]]), score))
-            else:
-                keep.append((h, tok, score))
-                if len(keep) == beam:
-                    break
+        ended, keep = beam_step(scores, model.log_probs(features), beam, end)
+        w = w[:, :source_length].cpu()
+        finished += [Decoded(tokens[h] + [end], torch.stack(aligns[h] + [w[h]]), score) for h, score in ended]
         if len(finished) >= beam or not keep:
             break
         index = torch.tensor([h for h, _, _ in keep], device=src.device)

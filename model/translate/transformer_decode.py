@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import torch
 
-from model.core.decoding import TRANSLATE_ALPHA, check_beam, normalised
+from model.core.decoding import TRANSLATE_ALPHA, beam_step, check_beam, normalised
 from model.translate.transformer import TransformerTranslator
 
 
@@ -116,21 +116,10 @@ def beam_search(model: TransformerTranslator, src: torch.Tensor, lengths: torch.
     for _ in range(max_steps):
         mem = memory.repeat(torch.zeros(len(hyps), dtype=torch.long, device=src.device))
         features, cache, w_self, w_cross = model.step(prev, cache, mem)
-        log_probs = model.log_probs(features)
-        vocab = log_probs.size(-1)
-        total = (scores[:, None] + log_probs).view(-1)
-        top = total.topk(min(2 * beam, total.numel()))
+        ended, keep = beam_step(scores, model.log_probs(features), beam, end)
         w_self, w_cross = w_self.cpu(), w_cross.cpu()
         grown = [(ids, s + [w_self[h]], c + [w_cross[h]]) for h, (ids, s, c) in enumerate(hyps)]
-        keep = []
-        for score, flat in zip(top.values.tolist(), top.indices.tolist()):
-            h, tok = divmod(flat, vocab)
-            if tok == end:  # counts only while it ranks above the beam-th live hypothesis
-                finished.append(done(grown[h], tok, score))
-            else:
-                keep.append((h, tok, score))
-                if len(keep) == beam:
-                    break
+        finished += [done(grown[h], end, score) for h, score in ended]
         if len(finished) >= beam or not keep:
             break
         index = torch.tensor([h for h, _, _ in keep], device=src.device)

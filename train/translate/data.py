@@ -138,3 +138,19 @@ def batches(pairs, batch_size: int, rng: random.Random | None = None):
         out += [[pairs[i] for i in chunk[j:j + batch_size]] for j in range(0, len(chunk), batch_size)]
     rng.shuffle(out)
     return out
+
+
+@torch.no_grad()
+def evaluate_loss(model, pairs, src_vocab: Vocab, tgt_vocab: Vocab, device, batch_size: int = 256) -> float:
+    """Mean per-token cross-entropy (no smoothing) with the true previous words, for either family:
+    the RNN's forward returns (features, weights), the Transformer's its features alone."""
+    model.eval()
+    total, count = 0.0, 0
+    for batch in batches(pairs, batch_size):
+        src, lengths, tin, tout = encode_batch(batch, src_vocab, tgt_vocab, device)
+        features = model(src, lengths, tin)
+        features = features[0] if isinstance(features, tuple) else features
+        real = int((tout != tgt_vocab.pad).sum())
+        total += model.loss(features, tout).item() * real
+        count += real
+    return total / max(count, 1)

@@ -3,7 +3,8 @@
     python -m train.evaluate_faithfulness translate --data ../shared/data/eng-fra [--every 7] [--json]
 
 Each source sentence is translated greedily, as the app does; every target token of that translation
-(<end> included) is explained (model.translate.explain): Kendall's tau between the attention row and
+(<end> included) is explained (model.translate.explain; for the Transformer, its edits reach every
+cross-attention head of every layer): Kendall's tau between the attention row and
 leave-one-out and gradient × input importance, TVD between the output distributions with the row as it
 is and randomly permuted (5 seeded permutations) or uniform, and the share of words whose argmax changes.
 """
@@ -13,8 +14,8 @@ from tqdm import tqdm
 
 from model.core import assets
 from model.core.loader import load as load_bundle
-from model.translate.decode import greedy
 from model.translate.explain import explain
+from model.translate.pipeline import check_translator, decoders_of
 from train.translate.data import load
 
 
@@ -22,23 +23,24 @@ def run(args, models: list[str], device) -> dict:
     pairs = load(args.data, "ours", args.direction)[0]["test"][::args.every]
     pairs = pairs[:args.limit] if args.limit else pairs
     out = {}
-    for score in models:
-        path = assets.translator(score, args.direction)
+    for name in models:
+        path = assets.translator(name, args.direction)
         if not path.is_file():
-            print(f"skipping {score}: {path} not found")
+            print(f"skipping {name}: {path} not found")
             continue
-        b = load_bundle(path, device, kind="translator")
+        b = check_translator(load_bundle(path, device))
         src_vocab, tgt_vocab = b.vocab["src"], b.vocab["tgt"]
         cols = {k: [] for k in ("tau_loo", "tau_grad", "permuted_tvd", "permuted_flip", "uniform_tvd",
                                 "uniform_flip")}
-        for src_words, _ in tqdm(pairs, desc=score, unit="sent", mininterval=5):
+        greedy = decoders_of(b).greedy  # the RNN's or the Transformer's: the same call
+        for src_words, _ in tqdm(pairs, desc=name, unit="sent", mininterval=5):
             src = torch.tensor([src_vocab.encode(src_words) + [src_vocab.end]], device=device)
             ids = greedy(b.model, src, torch.tensor([src.size(1)]), tgt_vocab.start, tgt_vocab.end)[0].ids
             e = explain(b.model, src, ids, tgt_vocab.start)
             for k in cols:
                 cols[k].append(getattr(e, k))
         c = {k: np.concatenate(v).astype(np.float64) for k, v in cols.items()}
-        out[b.name] = {"words": int(len(c["tau_loo"])), **{k: round(float(np.nanmean(v)), 4) for k, v in c.items()}}
+        out[name] = {"words": int(len(c["tau_loo"])), **{k: round(float(np.nanmean(v)), 4) for k, v in c.items()}}
     return {"split": "test", "sentences": len(pairs), "every": args.every, "models": out}
 
 

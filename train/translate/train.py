@@ -23,7 +23,7 @@ from model.core.device import pick_device
 from model.translate.rnn import Translator, TranslatorConfig
 from model.translate.text import PROTOCOLS, Preprocessing
 from model.core.vocab import Vocab
-from train.translate.data import batches, encode_batch, load
+from train.translate.data import batches, encode_batch, evaluate_loss, load
 
 
 
@@ -63,20 +63,6 @@ def run_name(args) -> str:
 def lr_at(progress: float, base: float) -> float:
     """Constant, then linear decay to 5 % over the last 30 % of the run."""
     return base * max(0.05, min(1.0, (1.0 - progress) / 0.3))
-
-
-@torch.no_grad()
-def evaluate_loss(model, pairs, src_vocab, tgt_vocab, device, batch_size=256) -> float:
-    """Mean per-token cross-entropy with the true previous words."""
-    model.eval()
-    total, count = 0.0, 0
-    for batch in batches(pairs, batch_size):
-        src, lengths, tin, tout = encode_batch(batch, src_vocab, tgt_vocab, device)
-        features, _ = model(src, lengths, tin)
-        real = int((tout != tgt_vocab.pad).sum())
-        total += model.loss(features, tout).item() * real
-        count += real
-    return total / max(count, 1)
 
 
 def make_checkpoint(model, src_vocab, tgt_vocab, args, data_desc, metrics, extra) -> Checkpoint:

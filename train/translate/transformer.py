@@ -24,7 +24,7 @@ from model.core.device import pick_device
 from model.core.vocab import Vocab
 from model.translate.text import Preprocessing
 from model.translate.transformer import KIND, TransformerConfig, TransformerTranslator
-from train.translate.data import batches, encode_batch, load
+from train.translate.data import batches, encode_batch, evaluate_loss, load
 
 
 def parse_args(argv=None):
@@ -73,19 +73,6 @@ def vocabularies(train_pairs, args) -> tuple[Vocab, Vocab]:
             raise SystemExit(f"the vocabularies built here differ from those of {args.vocab_from}; "
                              "same data, --max-len and --min-count are needed")
     return src, tgt
-
-
-@torch.no_grad()
-def evaluate_loss(model, pairs, src_vocab, tgt_vocab, device, batch_size=256) -> float:
-    """Mean per-token cross-entropy (no smoothing) with the true previous words."""
-    model.eval()
-    total, count = 0.0, 0
-    for batch in batches(pairs, batch_size):
-        src, lengths, tin, tout = encode_batch(batch, src_vocab, tgt_vocab, device)
-        real = int((tout != tgt_vocab.pad).sum())
-        total += model.loss(model(src, lengths, tin), tout).item() * real
-        count += real
-    return total / max(count, 1)
 
 
 def make_checkpoint(model, src_vocab, tgt_vocab, args, data_desc, metrics, extra) -> Checkpoint:
