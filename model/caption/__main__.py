@@ -18,11 +18,10 @@ from model.caption.intervene import force_caption, grid_force, parse_force
 from model.caption.pipeline import ATTENTIONS, LOCATIONS, CaptionOptions, Captioners, caption
 from model.core import assets
 from model.core.checkpoint import CheckpointError
-from model.core.cli import (UsageError, common_args, fail, out_dir, print_json, read_input, setup_output,
-                            unique_stems)
+from model.core.cli import (BAD_INPUT, UsageError, common_args, fail, out_dir, print_json, read_images,
+                            setup_output)
 from model.core.device import pick_device
 from model.core.decoding import CAPTION_ALPHA, MAX_BEAM
-from model.core.images import ImageLoadError, load_image
 from viz.caption_views import fit
 from viz.overlay import figure_png, word_grid_figure
 
@@ -77,11 +76,9 @@ def main(argv=None) -> int:
     except (CheckpointError, UsageError, ValueError) as e:
         return fail(str(e))
     status = 0
-    for path, stem in zip(args.images, unique_stems(args.images)):
-        try:
-            image = load_image(read_input(path))
-        except (ImageLoadError, UsageError) as e:
-            status = fail(f"{path}: {e}")
+    for path, stem, image in read_images(args.images):
+        if image is None:
+            status = BAD_INPUT
             continue
         run = caption(captioners, image, (args.attention,), options)
         c, extra = run.captions[args.attention], {}

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from model.core.images import MAX_BYTES, check_size
+from model.core.images import MAX_BYTES, ImageLoadError, check_size, load_image
 
 BAD_INPUT = 2
 
@@ -132,3 +132,14 @@ def unique_stems(paths: list[Path]) -> list[str]:
         seen[stem] = seen.get(stem, 0) + 1
         stems.append(stem if seen[stem] == 1 else f"{stem}-{seen[stem]}")
     return stems
+
+
+def read_images(paths: list[Path]):
+    """(path, --out stem, image) for each image argument in turn; one that cannot be read or decoded
+    is reported on stderr (fail) and comes with image None, so the command goes on to the next."""
+    for path, stem in zip(paths, unique_stems(paths)):
+        try:
+            yield path, stem, load_image(read_input(path))
+        except (ImageLoadError, UsageError) as e:
+            fail(f"{path}: {e}")
+            yield path, stem, None

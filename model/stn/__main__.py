@@ -15,10 +15,9 @@ import numpy as np
 from PIL import Image
 
 from model.core.checkpoint import CheckpointError
-from model.core.cli import (UsageError, common_args, fail, out_dir, print_json, read_input, setup_output,
-                            unique_stems)
+from model.core.cli import (BAD_INPUT, UsageError, common_args, fail, out_dir, print_json, read_images,
+                            setup_output)
 from model.core.device import pick_device
-from model.core.images import ImageLoadError, load_image
 from model.stn.pipeline import MODELS, load_variant, transform
 from viz.grid import draw_grid, enlarge
 
@@ -36,11 +35,9 @@ def main(argv=None) -> int:
     except (UsageError, CheckpointError, ValueError) as e:
         return fail(str(e))
     status = 0
-    for path, stem in zip(args.images, unique_stems(args.images)):
-        try:
-            rgb = load_image(read_input(path))
-        except (ImageLoadError, UsageError) as e:
-            status = fail(f"{path}: {e}")
+    for path, stem, rgb in read_images(args.images):
+        if rgb is None:
+            status = BAD_INPUT
             continue
         result = transform(model, baseline, rgb)
         if out:
