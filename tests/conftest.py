@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from streamlit.testing.v1 import AppTest
 
 from model.caption.decoder import Captioner, CaptionerConfig
 from model.caption.encoder import PREPROCESSING
@@ -14,6 +15,16 @@ from model.core.vocab import SPECIALS, Vocab
 # Tests load the models they need; the app's background warm-up would load every shipped model
 # in each test process (and in each AppTest run) for nothing.
 os.environ.setdefault("ATTENTION_LENS_WARM_UP", "0")
+
+
+def open_page(name: str, timeout: int = 120) -> AppTest:
+    """The app in Streamlit's test client, switched to page ``name``, with no exception drawn."""
+    at = AppTest.from_file("../app.py", default_timeout=timeout)
+    at.run()
+    at.sidebar.radio(key="page").set_value(name).run()
+    assert not at.exception, at.exception
+    return at
+
 
 WORDS = 6  # every caption of the tiny captioners has this many words
 COLOURS = {"red": (220, 30, 30), "green": (30, 200, 40), "blue": (30, 40, 220)}

@@ -5,12 +5,11 @@ import io
 import numpy as np
 import pytest
 from PIL import Image
-from streamlit.testing.v1 import AppTest
 
 from model.caption.pipeline import Caption
 from model.core import assets
 from model.core.assets import ASSETS_ENV
-from tests.conftest import WORDS
+from tests.conftest import WORDS, open_page
 from ui.caption_page import ARGMAX, EXPECTED, SAMPLED
 from ui.caption_panels import grid_png
 from ui.caption_words import counterpart
@@ -31,10 +30,7 @@ def open_caption_page(folder=None):
             mp.setenv(ASSETS_ENV, str(folder))
         else:
             mp.delenv(ASSETS_ENV, raising=False)
-        at = AppTest.from_file("../../app.py", default_timeout=120)
-        at.run()
-        at.sidebar.radio(key="page").set_value("Caption").run()
-    return at
+        return open_page("Caption")
 
 
 def rerun(at, folder, action):

@@ -1,20 +1,16 @@
 """The Attention lab page in Streamlit's test client: the worked example, edits, bad input, state kept."""
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from model.core.lab import PRESETS, run
+from tests.conftest import open_page
 
 WORKED = PRESETS["Worked example (lecture notes)"]
 
 
 @pytest.fixture
 def lab():
-    at = AppTest.from_file("../../app.py", default_timeout=120)
-    at.run()
-    at.sidebar.radio(key="page").set_value("Attention lab").run()
-    assert not at.exception, at.exception
-    return at
+    return open_page("Attention lab")
 
 
 def column(at, table: int, name: str) -> list[str]:

@@ -7,10 +7,10 @@ import tracemalloc
 import numpy as np
 import pytest
 from PIL import Image
-from streamlit.testing.v1 import AppTest
 
 from model.core.assets import SAMPLES
 from model.stn.net import theta_from_params
+from tests.conftest import open_page
 from ui.stn_manual import WORK
 from viz.grid import draw_grid, enlarge, fit, letterbox
 
@@ -18,9 +18,7 @@ DIGITS = SAMPLES / "digits"
 
 
 def open_stn(mode="Learned"):
-    at = AppTest.from_file("../../app.py", default_timeout=120)
-    at.run()
-    at.sidebar.radio(key="page").set_value("Spatial transformer").run()
+    at = open_page("Spatial transformer")
     if mode != "Learned":
         at.radio(key="stn_mode").set_value(mode).run()
     assert not at.exception, at.exception

@@ -5,10 +5,10 @@ import json
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from model.core.assets import ASSETS_ENV
 from model.translate.rollout import layer_matrices, rollout, through_encoder
+from tests.conftest import open_page
 from tests.translate.tiny_translators import HEADS, LAYERS, save_tiny_translators
 from viz.heads import HEAD_COLOURS, attention_matrix, cell_of, head_view_data, head_view_html, model_view
 
@@ -141,14 +141,10 @@ def head_view_shown(at) -> dict:
     return json.loads(html.split("const D = ", 1)[1].split(", NS = ", 1)[0])
 
 
-def open_page(monkeypatch, folder) -> AppTest:
+def open_transformer(monkeypatch, folder):
     monkeypatch.setenv(ASSETS_ENV, str(folder))
     monkeypatch.setenv("ATTENTION_LENS_WARM_UP", "0")
-    at = AppTest.from_file("../../app.py", default_timeout=240)
-    at.run()
-    at.sidebar.radio(key="page").set_value("Transformer").run()
-    assert not at.exception, at.exception
-    return at
+    return open_page("Transformer", timeout=240)
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +156,7 @@ def tiny(tmp_path_factory):
 
 @pytest.fixture
 def page(tiny, monkeypatch):
-    return open_page(monkeypatch, tiny)
+    return open_transformer(monkeypatch, tiny)
 
 
 def reference(tiny, text: str, beam: int):
@@ -222,7 +218,7 @@ def test_text_and_choices_survive_a_visit_to_another_page_and_bad_text_gets_a_me
 
 def test_without_a_shipped_transformer_the_page_says_so_and_the_app_works(tmp_path, monkeypatch):
     save_tiny_translators(tmp_path, transformer=False)
-    at = open_page(monkeypatch, tmp_path)
+    at = open_transformer(monkeypatch, tmp_path)
     assert "Transformer translator model is not available yet" in at.info[0].value
     assert "translator_fr-en_transformer.pt" in at.info[0].value and not at.get("plotly_chart")
     at.sidebar.radio(key="page").set_value("Translate").run()

@@ -5,10 +5,10 @@ import re
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from model.core import assets
 from model.translate.text import split_sentences
+from tests.conftest import open_page
 
 pytestmark = pytest.mark.skipif(
     not assets.translator("additive", "fr-en").is_file(),
@@ -19,11 +19,7 @@ PARAGRAPH = "Il pleut depuis ce matin. Je reste à la maison avec mon chat."
 
 @pytest.fixture(scope="module")
 def at():
-    at = AppTest.from_file("../../app.py", default_timeout=120)
-    at.run()
-    at.sidebar.radio(key="page").set_value("Translate").run()
-    assert not at.exception, at.exception
-    return at
+    return open_page("Translate")
 
 
 def unescape(markdown: str) -> str:
