@@ -71,7 +71,9 @@ def plain(value):
     if isinstance(value, torch.Tensor):
         return plain(value.detach().cpu().numpy())
     if isinstance(value, np.ndarray):
-        return plain(value.tolist())
+        if value.dtype.kind in "biu" or value.dtype.kind == "f" and np.isfinite(value).all():
+            return value.astype(np.float64 if value.dtype.kind == "f" else value.dtype).tolist()  # Python values
+        return plain(value.tolist())  # NaN or infinity to find, or objects: element by element
     if isinstance(value, np.generic):
         return plain(value.item())
     if isinstance(value, float) and not math.isfinite(value):

@@ -1,6 +1,5 @@
 """The translators' faithfulness figures (python -m train.evaluate_faithfulness translate) for every
 family: an RNN and the Transformer on tiny data, as JSON with every figure in its range."""
-import gzip
 import json
 import random
 
@@ -8,7 +7,7 @@ import pytest
 
 from model.core.assets import ASSETS_ENV
 from model.translate.text import tokenize
-from tests.translate.tiny_translators import save_tiny_translators
+from tests.translate.tiny_translators import save_tiny_translators, write_eng_fra
 from train.evaluate_faithfulness import main
 from ui.transformer_page import EXAMPLES
 
@@ -17,10 +16,8 @@ from ui.transformer_page import EXAMPLES
 def data(tmp_path):
     words = sorted({w for s in EXAMPLES for w in tokenize(s)} - {"."})
     rng = random.Random(0)
-    with gzip.open(tmp_path / "eng-fra.txt.gz", "wt") as f:
-        for _ in range(600):
-            french = " ".join(rng.choice(words) for _ in range(rng.randint(2, 6)))
-            f.write(f"i am tired .\t{french} .\n")
+    french = [" ".join(rng.choice(words) for _ in range(rng.randint(2, 6))) for _ in range(600)]
+    write_eng_fra(tmp_path, [("i am tired .", f"{s} .") for s in french])
     return tmp_path
 
 

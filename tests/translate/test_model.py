@@ -1,5 +1,4 @@
 """Translator model, decoding, training loop and command line, on tiny synthetic data."""
-import gzip
 import json
 import random
 
@@ -16,6 +15,7 @@ from model.translate.__main__ import main
 from model.translate.decode import beam_search, greedy, greedy_many
 from model.translate.pipeline import TranslateOptions, max_input_tokens, translate
 from model.translate.rnn import Memory, Translator, TranslatorConfig
+from tests.translate.tiny_translators import padded_batch, write_eng_fra
 from train.translate.data import encode_batch, load_ours
 from train.translate.train import parse_args, train
 
@@ -28,14 +28,6 @@ def untrained(score="additive", vocab=30, cutoffs=(), seed=0):
     torch.manual_seed(seed)
     return Translator(TranslatorConfig(vocab, vocab, 16, 24, 20, score, 0.0, 8, softmax_cutoffs=cutoffs)).eval()
 
-
-def padded_batch(lengths, vocab=30, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    src = torch.zeros(len(lengths), max(lengths), dtype=torch.long)
-    for i, n in enumerate(lengths):
-        src[i, :n - 1] = torch.randint(4, vocab, (n - 1,), generator=g)
-        src[i, n - 1] = END_ID
-    return src, torch.tensor(lengths)
 
 
 @pytest.mark.parametrize("score", SCORES)
@@ -109,12 +101,8 @@ def reverse_run(tmp_path_factory):
     """A small model trained with the real training loop to reverse sequences of words."""
     tmp = tmp_path_factory.mktemp("reverse")
     rng = random.Random(0)
-    rows = []
-    for _ in range(2500):
-        words = [rng.choice(WORDS) for _ in range(rng.randint(2, 6))]
-        rows.append(f"{' '.join(words[::-1])}\t{' '.join(words)}\n")  # English = reversed French
-    with gzip.open(tmp / "eng-fra.txt.gz", "wt") as f:
-        f.writelines(rows)
+    french = [[rng.choice(WORDS) for _ in range(rng.randint(2, 6))] for _ in range(2500)]
+    write_eng_fra(tmp, [(" ".join(w[::-1]), " ".join(w)) for w in french])  # English = reversed French
     common = ["--data", str(tmp), "--emb", "32", "--hidden", "64", "--dropout", "0", "--batch", "64",
               "--lr", "3e-3", "--runs", str(tmp / "runs"), "--name", "rev"]
     train(parse_args(common + ["--epochs", "5"]))

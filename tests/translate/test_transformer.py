@@ -8,6 +8,7 @@ from model.core.vocab import END, SPECIALS, START
 from model.translate.text import Preprocessing
 from model.translate.transformer import KIND, TransformerConfig, TransformerTranslator
 from model.translate.transformer_decode import beam_search, greedy
+from tests.translate.tiny_translators import padded_batch
 
 START_ID, END_ID = SPECIALS.index(START), SPECIALS.index(END)
 LAYERS, HEADS = 2, 2
@@ -19,14 +20,6 @@ def untrained(vocab=30, seed=0, decoder_layers=3):
                                decoder_layers=decoder_layers, ffn_dim=32, dropout=0.0, max_len=8)
     return TransformerTranslator(config).eval()
 
-
-def padded_batch(lengths, vocab=30, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    src = torch.zeros(len(lengths), max(lengths), dtype=torch.long)
-    for i, n in enumerate(lengths):
-        src[i, :n - 1] = torch.randint(4, vocab, (n - 1,), generator=g)
-        src[i, n - 1] = END_ID
-    return src, torch.tensor(lengths)
 
 
 def check_rows(weights: torch.Tensor):

@@ -1,5 +1,4 @@
 """Training the Transformer translator: the loss falls, a stopped run resumes where it stopped."""
-import gzip
 import random
 
 import pytest
@@ -7,6 +6,7 @@ import pytest
 from model.core.checkpoint import load_checkpoint
 from model.core.loader import load
 from model.translate.transformer import KIND
+from tests.translate.tiny_translators import write_eng_fra
 from train.translate.data import batches, load_ours
 from train.translate.transformer import lr_at, parse_args, train
 
@@ -17,12 +17,8 @@ WORDS = [f"w{i}" for i in range(10)]
 def data(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("copy")
     rng = random.Random(0)
-    rows = []
-    for _ in range(400):
-        words = [rng.choice(WORDS) for _ in range(rng.randint(2, 5))]
-        rows.append(f"{' '.join(words)}\t{' '.join(words)}\n")  # English = French: a copy task
-    with gzip.open(tmp / "eng-fra.txt.gz", "wt") as f:
-        f.writelines(rows)
+    french = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(2, 5))) for _ in range(400)]
+    write_eng_fra(tmp, [(s, s) for s in french])  # English = French: a copy task
     return tmp
 
 
