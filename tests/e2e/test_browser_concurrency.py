@@ -33,8 +33,6 @@ def images() -> list[tuple[str, bytes]]:
     return files
 
 
-@pytest.mark.xfail(reason="not yet re-verified after the Caption page began opening with a captioned "
-                          "sample (session 9 ran out of time); see the closing note", strict=False)
 def test_ten_sessions_each_get_their_own_caption_and_translation(new_app, reference):
     files = images()
     assert len(files) == len(SENTENCES) == SESSIONS
@@ -77,7 +75,9 @@ def test_ten_sessions_each_get_their_own_caption_and_translation(new_app, refere
     go_to(apps, "Caption")  # and back: each session finds its own upload and caption as it left them
     for i, (app, (name, _)) in enumerate(zip(apps, files)):
         no_traceback(app)
-        assert app.page.locator('[data-testid="stFileChipName"]').inner_text() == name, f"session {i}"
+        # Streamlit empties an uploader while its page is hidden; the page keeps the photo and says so
+        assert f"Still showing your upload {name}" in app.page.locator('[data-testid="stMain"]').inner_text(), \
+            f"session {i}"
         assert headlines(app) == captioned[i], f"session {i} ({name})"
     shot(apps[-1], "concurrency_caption_again_session_10")
 
