@@ -10,7 +10,7 @@ import streamlit as st
 
 from ui import common
 
-st.set_page_config(page_title="attention-lens", page_icon="👁", layout="wide")
+st.set_page_config(page_title="attention-lens", page_icon=":material/visibility:", layout="wide")
 
 PAGES = {  # page name -> its module, which has render() and may have warm() (load its models)
     "Caption": "ui.caption_page",

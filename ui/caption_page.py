@@ -120,13 +120,10 @@ def _run(files, image: np.ndarray, s: Settings) -> View:
 def explain(files, image: np.ndarray, view: View, s: Settings, opacity: float):
     """Whether the selected word's map explains it, measured, and the word's attention moved (ui.explain_caption).
     Off by default: it differentiates and decodes again, a few seconds on a CPU."""
-    st.subheader("Does the map explain the word?")
-    on = st.toggle("Measure the selected word", key="cap_explain_on",
-                   help="Compare its map with what the word's probability depends on, delete what it looked at, "
-                        "or move its attention and decode the rest again.")
+    on = st.toggle("Measure the selected word: does its map explain it?", key="cap_explain_on",
+                   help="Attention maps are often read as explanations; this tests the selected word's: gradient "
+                        "importance, a deletion test, and moving its attention by hand to decode the rest again.")
     if not on:
-        st.caption("Attention maps are often read as explanations. Switch this on to test the selected word's: "
-                   "gradient importance, a deletion test, and moving its attention by hand.")
         return
     from ui import explain_caption
     from ui.caption_data import shown_word

@@ -76,6 +76,13 @@ def domain_line(view: View) -> str:
             "dogs. Data limits, not attention, explain many of its mistakes.")
 
 
+def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    """A Markdown table of model words and numbers (a dataframe would import pandas on the first page run,
+    ~1 s; the words come from the vocabulary, so they hold no Markdown). "(unknown word)" keeps its brackets."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+
+
 def knows(view: View):
     """What this model knows: its training data, and how often it saw each word it wrote."""
     with st.expander("What this model knows"):
@@ -92,10 +99,9 @@ def knows(view: View):
                     continue
                 words = list(dict.fromkeys(s.words))  # each word once, in caption order
                 count = dict(zip(s.words, s.counts))
-                st.dataframe({"word": [shown_word(w) for w in words],
-                              "training captions": [count[w] for w in words],
-                              "rare": [rare(count[w], total) and w != UNK for w in words]},
-                             hide_index=True, key=f"cap_counts_{name}")
+                st.markdown(table(("word", "training captions", "rare"),
+                                  [(shown_word(w), f"{count[w]:,}", "yes" if rare(count[w], total) and w != UNK else "")
+                                   for w in words]))
                 scarce = [w for w in words if rare(count[w], total) and w != UNK]
                 if scarce:
                     st.warning(f"{name}: " + ", ".join(f"“{w}” is in only {count[w]:,}" for w in scarce)
@@ -122,10 +128,10 @@ def advanced(image: np.ndarray, view: View, opacity: float):
         caps = {n: s for n, s in view.captions.items() if s.words}
         for column, (name, s) in zip(st.columns(max(len(caps), 1)), caps.items()):
             with column:
-                st.dataframe({"word": [shown_word(w) for w in s.words], "β": np.round(s.betas, 3),
-                              "entropy (nats)": np.round(s.entropy, 2),
-                              "entropy / log N": np.round(s.entropy_fraction, 2),
-                              "nearly uniform": s.near_uniform}, hide_index=True, key=f"cap_stats_{name}")
+                st.markdown(table(("word", "β", "entropy (nats)", "entropy / log N", "nearly uniform"),
+                                  [(shown_word(w), f"{b:.3f}", f"{e:.2f}", f"{f:.2f}", "yes" if u else "")
+                                   for w, b, e, f, u in zip(s.words, s.betas, s.entropy, s.entropy_fraction,
+                                                            s.near_uniform)]))
                 cover = s.coverage
                 st.image(attention_overlay(fit(image, 360), cover, opacity=opacity),
                          caption=f"{name} coverage: Σₜ α from {cover.min():.2f} to {cover.max():.2f} per cell")

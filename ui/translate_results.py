@@ -151,13 +151,11 @@ def show(direction: str, names: list[str], beam: int, sentences: list[str]) -> N
 def explain(bundles: dict, runs: dict[str, list[Run]], sentences: list[str]) -> None:
     """Whether one row of an alignment explains its word, measured, and that word's attention moved
     (ui.explain_translate). Off by default: it differentiates and decodes again."""
-    st.subheader("Does the alignment explain the translation?")
     from ui.common import remember
-    if not st.toggle("Measure a word", key=remember("tr_explain_on", False),
-                     help="Leave each source word out, follow the gradient, shuffle or flatten the attention, "
-                          "or point it at another word and translate again."):
-        st.caption("An alignment row looks like the reason for a word. Switch this on to test it: leave-one-out, "
-                   "gradient × input, permuted and uniform attention, and moving the attention by hand.")
+    if not st.toggle("Measure a word: does its alignment row explain it?", key=remember("tr_explain_on", False),
+                     help="An alignment row looks like the reason for a word; this tests it: leave each source "
+                          "word out, follow the gradient, shuffle or flatten the row, or point it at another "
+                          "word and translate again."):
         return
     from ui.explain_translate import render
     names = [n for n in bundles if any(r.result for r in runs[n])]

@@ -8,14 +8,17 @@ stretched over the whole image the user gave, whatever its aspect ratio.
 """
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import matplotlib
 import numpy as np
-from matplotlib.figure import Figure
 from PIL import Image, ImageDraw, ImageFont
 
 from viz.overlay import attention_overlay, colour_bar
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 SCALE_H = 40  # px: the colour-scale band with_scale adds beneath an overlay
 FONT = str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf")  # has α and Σ; PIL's default not
@@ -102,7 +105,7 @@ def caption_gif(image: np.ndarray, words: list[str], alphas: np.ndarray, ms_per_
 
 
 def aligned_figure(image: np.ndarray, captions: dict[str, tuple[list[str], np.ndarray]],
-                   panel_inches: float = 2.4) -> Figure:
+                   panel_inches: float = 2.4) -> "Figure":
     """One column per model, one row per word position: word i of each caption side by side.
 
     ``captions`` maps a model name to (words, alphas). A shorter caption leaves its
@@ -115,6 +118,7 @@ def aligned_figure(image: np.ndarray, captions: dict[str, tuple[list[str], np.nd
     if rows == 0:
         raise ValueError("no words to draw")
     h, w = image.shape[:2]
+    from matplotlib.figure import Figure  # ~1 s to import: only when a figure is drawn
     fig = Figure(figsize=(len(captions) * panel_inches, rows * (panel_inches * h / w + 0.35) + 0.4))
     axes = fig.subplots(rows, len(captions), squeeze=False)
     for col, (name, (words, alphas)) in enumerate(captions.items()):

@@ -12,13 +12,16 @@ a blurred blob. Draw at display size: the cost is per output pixel.
 """
 import io
 from functools import cache
+from typing import TYPE_CHECKING
 
 import cv2
 import matplotlib
 import numpy as np
 
 matplotlib.use("Agg")  # no display on servers
-from matplotlib.figure import Figure  # noqa: E402
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 CMAP = "inferno"  # dark (low) to bright yellow (high); unattended areas are not tinted at all
 SUB = 8  # smoothing canvas: pixels per grid cell
@@ -124,7 +127,7 @@ def attention_overlay(image: np.ndarray, alpha: np.ndarray, opacity: float = 0.6
 
 
 def word_grid_figure(image: np.ndarray, words: list[str], alphas: np.ndarray, ncols: int = 5,
-                     panel_inches: float = 2.4, title: str | None = None) -> Figure:
+                     panel_inches: float = 2.4, title: str | None = None) -> "Figure":
     """The image, then one overlay panel per word with the word as its label."""
     if len(words) != len(alphas):
         raise ValueError(f"{len(words)} words but {len(alphas)} attention maps")
@@ -132,6 +135,7 @@ def word_grid_figure(image: np.ndarray, words: list[str], alphas: np.ndarray, nc
     ncols = min(ncols, n)
     nrows = -(-n // ncols)
     h, w = image.shape[:2]
+    from matplotlib.figure import Figure  # ~1 s to import: only when a figure is drawn
     fig = Figure(figsize=(ncols * panel_inches, nrows * panel_inches * h / w + 0.3 * nrows))
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     panels = [(image, "(image)")] + [(attention_overlay(image, a), wd) for wd, a in zip(words, alphas)]
@@ -146,7 +150,7 @@ def word_grid_figure(image: np.ndarray, words: list[str], alphas: np.ndarray, nc
     return fig
 
 
-def figure_png(fig: Figure, dpi: int = 100) -> bytes:
+def figure_png(fig: "Figure", dpi: int = 100) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()

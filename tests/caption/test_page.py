@@ -70,7 +70,10 @@ def test_the_page_opens_on_a_captioned_photo_from_the_shipped_result():
     assert len(captions(at)) == 2 and all(c.strip() for c in captions(at))  # soft and hard, without a click
     assert view(at).cached  # drawn from assets/samples/opening_caption.json: no model ran
     assert set(large_overlays(at)) == {"soft", "hard"}
-    assert any("Shown with all locations weighted by α" in c.value and "20.9" in c.value for c in at.caption)
+    card = view(at).metrics["hard"]
+    expected = next(v for k, v in card.items() if k.startswith("test BLEU-4") and "expected context" in k)
+    assert any("Shown with all locations weighted by α" in c.value and f"{expected:.1f}" in c.value
+               for c in at.caption)  # the default, with the card's number for it
     assert any("“cat” in 41" in i.value for i in at.info)  # what the model knows, said on the first screen
     at.radio(key="cap_mode").set_value("soft").run()  # a subset of the shipped result: still no model
     assert view(at).cached and len(captions(at)) == 1

@@ -22,7 +22,7 @@ def switch_on(app, label: str) -> None:
 def test_caption_word_measured_then_its_attention_moved(new_app):
     app = new_app()
     assert not metrics(app)  # nothing is computed until the user asks
-    switch_on(app, "Measure the selected word")
+    switch_on(app, "Measure the selected word: does its map explain it?")
     no_traceback(app)
     shown = metrics(app)
     tau = shown["Kendall τ (α, gradient)"]
@@ -41,7 +41,7 @@ def test_caption_word_measured_then_its_attention_moved(new_app):
 def test_translate_word_measured_then_its_attention_moved(new_app):
     app = new_app()
     app.open("Translate")
-    switch_on(app, "Measure a word")
+    switch_on(app, "Measure a word: does its alignment row explain it?")
     no_traceback(app)
     assert {"τ (α, leave-one-out)", "τ (α, gradient × input)", "TVD, row permuted"} <= set(metrics(app))
     alignment, bars = plots(app, 2)
