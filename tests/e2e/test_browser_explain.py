@@ -3,6 +3,7 @@ gradient importance and deletion curve, then its attention moved to another cell
 a word's importance bars and numbers, then its attention pointed at another source word."""
 import pytest
 
+from bench.browser import WAIT_MS
 from e2e_helpers import image_starting, no_traceback, plots, shot
 
 pytestmark = pytest.mark.e2e
@@ -16,7 +17,24 @@ def metrics(app) -> dict[str, str]:
 
 
 def switch_on(app, label: str) -> None:
-    app.act(lambda: app.page.get_by_text(label, exact=True).click(), quiet_s=0)
+    """Switch the measuring on and wait for its numbers (the run that computes them can follow a short
+    interrupted one, which alone would satisfy app.act)."""
+    toggle = app.page.locator('[data-testid="stMain"] label').filter(has_text=label)
+    app.act(toggle.click, quiet_s=0)
+    if not toggle.locator("input").is_checked():  # a click that landed while the page was redrawn
+        app.act(toggle.click, quiet_s=0)
+    assert toggle.locator("input").is_checked()
+    app.page.wait_for_selector('[data-testid="stMain"] [data-testid="stMetric"]', timeout=WAIT_MS)
+    app.idle()
+
+
+def both_texts(app) -> list[str]:
+    """The original and the new output, side by side, once both are drawn."""
+    texts = app.page.locator('[data-testid="stMain"] [data-testid="stText"]')
+    app.page.wait_for_function("""() => document.querySelectorAll(
+        '[data-testid="stMain"] [data-testid="stText"]').length == 2""", timeout=WAIT_MS)
+    app.idle()
+    return texts.all_inner_texts()
 
 
 def test_caption_word_measured_then_its_attention_moved(new_app):
@@ -33,7 +51,7 @@ def test_caption_word_measured_then_its_attention_moved(new_app):
 
     app.act(lambda: app.page.get_by_role("button", name="Decode again with the attention here").click(), quiet_s=0)
     no_traceback(app)
-    original, moved = app.page.locator('[data-testid="stMain"] [data-testid="stText"]').all_inner_texts()
+    original, moved = both_texts(app)
     assert original.strip() and moved.strip()
     shot(app, "explain_caption_moved")
 
@@ -51,6 +69,6 @@ def test_translate_word_measured_then_its_attention_moved(new_app):
     app.act(lambda: app.page.get_by_role("button", name="Translate again with the attention here").click(),
             quiet_s=0)
     no_traceback(app)
-    original, moved = app.page.locator('[data-testid="stMain"] [data-testid="stText"]').all_inner_texts()
+    original, moved = both_texts(app)
     assert original.strip() and moved.strip()
     shot(app, "explain_translate_moved")
