@@ -19,9 +19,11 @@ ROW = '[data-testid="stMain"] [data-testid="stButtonGroup"]'  # each caption's r
 def large(app) -> dict[str, dict]:
     """Model -> its large overlay (src, caption, on-screen box), once every picture has loaded."""
     app.idle()
-    app.page.wait_for_function("""() => { const imgs = [...document.querySelectorAll('[data-testid="stImage"]')];
-        return imgs.some(e => / word \\d+: /.test(e.innerText))
-            && imgs.every(e => e.querySelector('img').complete && e.querySelector('img').naturalWidth > 0); }""")
+    app.page.wait_for_function("""row => { const imgs = [...document.querySelectorAll('[data-testid="stImage"]')];
+        const models = document.querySelectorAll(row).length;  // one word row per caption, one overlay each
+        return models > 0 && imgs.filter(e => / word \\d+: /.test(e.innerText)).length >= models
+            && imgs.every(e => e.querySelector('img').complete && e.querySelector('img').naturalWidth > 0); }""",
+                               arg=ROW)
     found = app.page.evaluate("""() => [...document.querySelectorAll('[data-testid="stMain"] [data-testid="stImage"]')]
         .map(e => ({caption: e.querySelector('[data-testid="stImageCaption"]')?.innerText.trim() ?? '',
                     src: e.querySelector('img').src, box: e.querySelector('img').getBoundingClientRect().toJSON(),
