@@ -23,11 +23,14 @@ class Run:
 
 
 def budget(metrics: dict) -> str:
-    """"14 epochs (93 min), test BLEU 52.1", from what the checkpoint measured."""
+    """"14 epochs (93 min), test BLEU 52.1", from what the checkpoint measured; a model continued from a
+    shared base says so: "14 shared + 1 own epochs (108 min)"."""
     parts = []
     if "epochs" in metrics:
         minutes = f" ({metrics['train_minutes']:.0f} min)" if "train_minutes" in metrics else ""
-        parts.append(f"{metrics['epochs']:g} epochs{minutes}")
+        shared = metrics.get("shared_epochs")
+        epochs = f"{shared:g} shared + {metrics['epochs'] - shared:g} own" if shared else f"{metrics['epochs']:g}"
+        parts.append(f"{epochs} epochs{minutes}")
     if "test_bleu_greedy" in metrics:
         parts.append(f"test BLEU {metrics['test_bleu_greedy']:.1f}")
     return ", ".join(parts)

@@ -111,13 +111,11 @@ def _result(bundle: Bundle, words: list[str], truncated: bool, out) -> Translati
     src_vocab, tgt_vocab = bundle.vocab["src"], bundle.vocab["tgt"]
     target = [tgt_vocab.itos[i] for i in out.ids]
     words_out = target[:-1] if target and target[-1] == END else target
+    attention = None
     if isinstance(out, transformer_decode.Decoded):
-        alignment = out.cross[-1].mean(0)
         attention = {"encoder": _rounded(out.encoder), "decoder": _rounded(out.decoder),
                      "cross": _rounded(out.cross)}
-    else:
-        alignment, attention = out.alignment, None
-    return Translation(detokenize(words_out), words + [END], target, _rounded(alignment),
+    return Translation(detokenize(words_out), words + [END], target, _rounded(out.alignment),
                        list(dict.fromkeys(src_vocab.unknown(words))), truncated, attention)
 
 

@@ -30,6 +30,11 @@ class Decoded:
     cross: torch.Tensor  # (layers, heads, T, S)
     log_prob: float  # sum of the chosen words' log-probabilities
 
+    @property
+    def alignment(self) -> torch.Tensor:
+        """(T, S): the last decoder layer's cross-attention averaged over its heads, the RNNs' counterpart."""
+        return self.cross[-1].mean(0)
+
 
 def default_max_steps(source_length):
     """Room for a translation twice as long as its source, plus a few words (an int, or per row of a tensor)."""

@@ -17,7 +17,8 @@ from model.translate.pipeline import TranslateOptions, max_input_tokens, transla
 from model.translate.rnn import Memory, Translator, TranslatorConfig
 from tests.translate.tiny_translators import padded_batch, write_eng_fra
 from train.translate.data import encode_batch, load_ours
-from train.translate.train import parse_args, train
+from train.translate.train import parse_args, train, with_fresh_score
+from ui.translate_results import budget
 
 START_ID, END_ID = SPECIALS.index(START), SPECIALS.index(END)  # every vocabulary starts with SPECIALS
 
@@ -132,6 +133,23 @@ def test_init_from_a_shipped_style_checkpoint_continues_its_epochs_and_history(r
     assert [h["epoch"] for h in after.extra["history"]] == [h["epoch"] for h in before.extra["history"]] + [
         before.metrics["epochs"] + 1]
     assert after.metrics["val_loss"] < 2 * before.metrics["val_loss"]  # went on from the trained weights
+
+
+def test_a_fresh_score_function_starts_from_every_other_weight_of_the_base(reverse_run, tmp_path):
+    tmp, best = reverse_run
+    base = load_checkpoint(best)
+    _, _, model = with_fresh_score(base, "general", "cpu")
+    state = model.state_dict()
+    assert model.config.score == "general" and "step.attention.W.weight" in state
+    for name, weight in base.state_dict.items():
+        if ".attention." not in name:  # the additive scorer's weights are dropped, all others carried over
+            torch.testing.assert_close(state[name], weight.float())
+    out = train(parse_args(["--data", str(tmp), "--batch", "64", "--runs", str(tmp_path), "--name", "general",
+                            "--init", str(best), "--fresh-score", "--score", "general", "--epochs", "1"]))
+    after = load_checkpoint(out.parent / "last.pt")
+    assert after.config["score"] == "general" and after.metrics["shared_epochs"] == base.metrics["epochs"]
+    assert [h["score"] for h in after.extra["history"]] == ["additive"] * base.metrics["epochs"] + ["general"]
+    assert budget(after.metrics).startswith(f"{base.metrics['epochs']} shared + 1 own epochs")
 
 
 def test_trained_reverse_model_attends_to_the_mirrored_source_position(reverse_run):
@@ -264,3 +282,13 @@ def test_shipped_greedy_is_the_full_distribution_decoding_of_a_packed_source():
                 total += float(best)
         assert fast.ids == ids, sentence
         assert fast.log_prob == pytest.approx(total, abs=1e-4)
+
+
+def test_attention_peak_is_one_when_a_single_source_word_takes_all_the_weight():
+    from types import SimpleNamespace
+
+    from train.translate.evaluate import attention_peak
+    one_hot = SimpleNamespace(alignment=torch.eye(3, 4))
+    spread = SimpleNamespace(alignment=torch.full((2, 4), 0.25))
+    assert attention_peak({"a": one_hot}) == 1.0 and attention_peak({"b": spread}) == 0.25
+    assert attention_peak({"a": one_hot, "b": spread}) == pytest.approx((3 * 1.0 + 2 * 0.25) / 5, abs=1e-3)

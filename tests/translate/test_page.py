@@ -64,8 +64,9 @@ def test_page_opens_with_an_example_translated_and_a_heatmap(at):
 def test_each_model_is_shown_with_its_training_budget_and_test_bleu(at):
     from ui.common import load_bundle
     metrics = load_bundle(assets.translator("additive", "fr-en")).metrics
-    head = models(at)[0]
-    assert head.startswith("**additive**") and f"{metrics['epochs']:g} epochs" in head
+    head, shared = models(at)[0], metrics.get("shared_epochs")
+    epochs = f"{shared:g} shared + {metrics['epochs'] - shared:g} own" if shared else f"{metrics['epochs']:g}"
+    assert head.startswith("**additive**") and f"{epochs} epochs" in head
     assert f"test BLEU {metrics['test_bleu_greedy']:.1f}" in head
 
 

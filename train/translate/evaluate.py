@@ -40,8 +40,8 @@ from train.translate.data import ATTRIBUTION, batches, encode_batch, load
 TUTORIAL = {"bleu": 48.2, "chrf": 59.6, "exact_match": 32.0, "ms_greedy": 1.5}  # its own code, 2-core CPU, 688 s
 
 
-def decode_all(t: Bundle, pairs, beam: int = 1, batch_size: int = 128) -> list[list[str]]:
-    """Output words for every pair's source (greedy in batches, beam one sentence at a time)."""
+def decode_all(t: Bundle, pairs, beam: int = 1, batch_size: int = 128) -> dict:
+    """Every distinct source's decoding (greedy in batches, beam one sentence at a time), by source tokens."""
     src_vocab, tgt_vocab = t.vocab["src"], t.vocab["tgt"]
     start, end = tgt_vocab.start, tgt_vocab.end
     greedy, beam_search = decoders_of(t).greedy, decoders_of(t).beam_search
@@ -50,14 +50,25 @@ def decode_all(t: Bundle, pairs, beam: int = 1, batch_size: int = 128) -> list[l
         for batch in batches(pairs, batch_size):
             src, lengths, _, _ = encode_batch(batch, src_vocab, tgt_vocab, t.device)
             for (s, _), d in zip(batch, greedy(t.model, src, lengths, start, end)):
-                out[tuple(s)] = d.ids
+                out[tuple(s)] = d
     else:
         for s, _ in pairs:
             if tuple(s) not in out:
                 src = torch.tensor([src_vocab.encode(s) + [src_vocab.end]], device=t.device)
-                out[tuple(s)] = beam_search(t.model, src, torch.tensor([src.size(1)]), start, end, beam).ids
-    words = [[tgt_vocab.itos[i] for i in out[tuple(s)]] for s, _ in pairs]
+                out[tuple(s)] = beam_search(t.model, src, torch.tensor([src.size(1)]), start, end, beam)
+    return out
+
+
+def output_words(t: Bundle, pairs, decoded: dict) -> list[list[str]]:
+    """Each pair's output words, without the end token."""
+    words = [[t.vocab["tgt"].itos[i] for i in decoded[tuple(s)].ids] for s, _ in pairs]
     return [w[:-1] if w and w[-1] == END else w for w in words]
+
+
+def attention_peak(decoded: dict) -> float:
+    """Mean, over output words, of the largest alignment weight: 1 when the softmax is saturated (one source
+    word takes all the weight, and the others get almost no gradient), lower when attention is spread."""
+    return round(statistics.fmean(w for d in decoded.values() for w in d.alignment.max(-1).values.tolist()), 3)
 
 
 def ms_per_sentence(t: Bundle, pairs, beam: int, n: int) -> float:
@@ -100,11 +111,14 @@ def all_refs_bleu(out: list[str], pairs) -> float:
 
 def evaluate(t, pairs, beam: int = 5, timing: int = 200, beam_limit: int | None = None) -> dict:
     """Greedy and beam scores on ``pairs`` and single-sentence decoding times."""
-    m = {f"test_{k}_greedy": v for k, v in scores(decode_all(t, pairs), pairs).items()}
+    greedy = decode_all(t, pairs)
+    m = {f"test_{k}_greedy": v for k, v in scores(output_words(t, pairs, greedy), pairs).items()}
+    m["attention_peak_greedy"] = attention_peak(greedy)
     if beam > 1:
         step = -(-len(pairs) // beam_limit) if beam_limit else 1
         sub = pairs[::step]  # evenly spaced: the file runs from short to long sentences
-        m.update({f"test_{k}_beam{beam}": v for k, v in scores(decode_all(t, sub, beam), sub).items()})
+        hyps = output_words(t, sub, decode_all(t, sub, beam))
+        m.update({f"test_{k}_beam{beam}": v for k, v in scores(hyps, sub).items()})
         if len(sub) < len(pairs):
             m[f"test_beam{beam}_pairs"] = f"{len(sub)} (every {step}th test pair)"
     m["test_pairs"] = len(pairs)
@@ -149,7 +163,7 @@ def write_card(path: Path) -> None:
     """The model card of a shipped checkpoint, and the data attribution next to it."""
     ckpt = translator_checkpoint(path)
     pre, c, m = ckpt.preprocessing, ckpt.config, ckpt.metrics
-    history = "; ".join(f"epoch {h['epoch']}: train loss {h['train_loss']}, val loss {h['val_loss']} "
+    history = "; ".join(f"epoch {h['epoch']}" + (f" ({h['score']})" if "score" in h else "") + f": train loss {h['train_loss']}, val loss {h['val_loss']} "
                         f"after {h['minutes']} min" for h in ckpt.extra.get("history", []))
     if ckpt.kind == "translator":
         what = (f"Seq2seq GRU translator ({pre.get('direction')}), attention score `{c['score']}`, "
@@ -159,6 +173,12 @@ def write_card(path: Path) -> None:
                 f"{c['decoder_layers']} layers, d_model {c['d_model']}, {c['heads']} heads, FFN {c['ffn_dim']}, "
                 f"sinusoidal positions, tied target embeddings; the same tokenizer, split and vocabularies as the "
                 f"GRU translators. Trained with `python -m train.translate.transformer`")
+    shared = m.get("shared_epochs")
+    if shared:
+        what += (f" (`--init --fresh-score`): the first {shared} epochs are the base all four score functions share "
+                 f"(the encoder, decoder and output layer trained with the additive score); then its own "
+                 f"`{c['score']}` score, newly initialised, and every weight trained {m['epochs'] - shared} more "
+                 f"epochs: one recipe for the four score functions (the README compares them)")
     notes = (f"{what}, evaluated and shipped with `python -m train.translate.evaluate --ship`.\n\n"
              f"Training budget: {m.get('epochs')} epochs ({m.get('run_steps') or m.get('steps')} steps), "
              f"{m.get('train_minutes')} min on {m.get('device')} with {m.get('threads')} thread(s).\n\n"
@@ -211,18 +231,18 @@ def main(argv=None):
             print("wrote", path)
         rows.append((name, m))
     b = args.beam
-    head = ["model", "BLEU", "chrF", "exact %", "BLEU all refs", "ms/sent"]
+    head = ["model", "BLEU", "chrF", "exact %", "BLEU all refs", "peak weight", "ms/sent"]
     head += [f"BLEU b{b}", f"chrF b{b}", f"ms/sent b{b}"] if b > 1 else []
     print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
     for name, m in rows:
         cells = [name, m["test_bleu_greedy"], m["test_chrf_greedy"], m["test_exact_match_greedy"],
-                 m["test_bleu_allrefs_greedy"], m["ms_per_sentence_greedy"]]
+                 m["test_bleu_allrefs_greedy"], m["attention_peak_greedy"], m["ms_per_sentence_greedy"]]
         if b > 1:
             cells += [m[f"test_bleu_beam{b}"], m[f"test_chrf_beam{b}"], m[f"ms_per_sentence_beam{b}"]]
         print("| " + " | ".join(map(str, cells)) + " |")
     if args.tutorial:
         print(f"| PyTorch tutorial (its code, greedy) | {TUTORIAL['bleu']} | {TUTORIAL['chrf']} | "
-              f"{TUTORIAL['exact_match']} | | {TUTORIAL['ms_greedy']} |" + (" | | |" if b > 1 else ""))
+              f"{TUTORIAL['exact_match']} | | | {TUTORIAL['ms_greedy']} |" + (" | | |" if b > 1 else ""))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ first) and then decays linearly, which is worth a few BLEU over a constant rate.
 Ship the result with ``python -m train.translate.evaluate --ship``.
 """
 import argparse
+import dataclasses
 import math
 import random
 import time
@@ -52,6 +53,9 @@ def parse_args(argv=None):
     p.add_argument("--resume", action="store_true", help="continue from <out>/<name>/last.pt")
     p.add_argument("--init", help="start from this checkpoint's weights and vocabularies (e.g. a shipped model); "
                                   "fresh optimizer and schedule, its training history is kept")
+    p.add_argument("--fresh-score", action="store_true",
+                   help="with --init: keep every weight but the attention score's, which starts afresh as --score "
+                        "(how the four score functions continue one shared base equally)")
     return p.parse_args(argv)
 
 
@@ -80,6 +84,16 @@ def restore(ckpt, device) -> tuple[Vocab, Vocab, Translator]:
     return Vocab(ckpt.vocab["src"]), Vocab(ckpt.vocab["tgt"]), model
 
 
+def with_fresh_score(ckpt, score: str, device) -> tuple[Vocab, Vocab, Translator]:
+    """The checkpoint's vocabularies and weights, except its score function, which is `score`, newly initialised."""
+    model = Translator(dataclasses.replace(config_from(TranslatorConfig, ckpt), score=score))
+    kept = {k: v.float() for k, v in ckpt.state_dict.items() if ".attention." not in k}
+    missing, unexpected = model.load_state_dict(kept, strict=False)
+    if unexpected or any(".attention." not in k for k in missing):
+        raise ValueError(f"{score} scorer does not fit this checkpoint: missing {missing}, unexpected {unexpected}")
+    return Vocab(ckpt.vocab["src"]), Vocab(ckpt.vocab["tgt"]), model.to(device)
+
+
 def train(args) -> Path:
     torch.set_num_threads(args.threads)  # the CPU is shared: one thread unless told otherwise
     torch.manual_seed(args.seed)
@@ -101,12 +115,13 @@ def train(args) -> Path:
         print(f"resumed {last_path} at epoch {state['epoch']} ({state['elapsed'] / 60:.1f} min trained)")
     elif args.init:
         ckpt = load_checkpoint(args.init, kind="translator")
-        src_vocab, tgt_vocab, model = restore(ckpt, device)
+        src_vocab, tgt_vocab, model = (with_fresh_score(ckpt, args.score, device) if args.fresh_score
+                                       else restore(ckpt, device))
         optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
         # Epoch numbers and minutes go on from the initial model's, so the card tells the whole story.
         epochs, elapsed = ckpt.metrics.get("epochs", 0), ckpt.metrics.get("train_minutes", 0) * 60
         state.update(epoch=epochs, elapsed=elapsed, start_epoch=epochs, start_elapsed=elapsed,
-                     history=list(ckpt.extra.get("history", [])))
+                     history=[{**h, "score": h.get("score", ckpt.config["score"])} for h in ckpt.extra.get("history", [])])
         print(f"initialised from {args.init} ({state['epoch']} epochs, {state['elapsed'] / 60:.1f} min trained)")
     else:
         src_vocab = Vocab.build((s for s, _ in train_pairs), args.min_count)
@@ -151,13 +166,15 @@ def train(args) -> Path:
         state["elapsed"] += time.time() - start
         state["epoch"] += 1
         val = evaluate_loss(model, splits["val"], src_vocab, tgt_vocab, device)
-        state["history"].append({"epoch": state["epoch"], "train_loss": round(loss_sum / max(n, 1), 4),
+        state["history"].append({"epoch": state["epoch"], "score": model.config.score, "train_loss": round(loss_sum / max(n, 1), 4),
                                  "val_loss": round(val, 4), "minutes": round(state["elapsed"] / 60, 2)})
         print(f"epoch {state['epoch']}: train loss {loss_sum / max(n, 1):.3f}, val loss {val:.3f}, "
               f"{state['elapsed'] / 60:.1f} min", flush=True)
         metrics = {"val_loss": round(val, 4), "epochs": state["epoch"],
                    "train_minutes": round(state["elapsed"] / 60, 1), "train_pairs": len(train_pairs),
                    "device": str(device), "threads": args.threads}
+        if args.fresh_score:  # epochs of the shared base, before this score function's own
+            metrics["shared_epochs"] = state["start_epoch"]
         if val < state["best_val"]:
             state["best_val"] = val
             save_checkpoint(best_path, make_checkpoint(model, src_vocab, tgt_vocab, args, data_desc, metrics,
