@@ -150,6 +150,9 @@ def test_a_fresh_score_function_starts_from_every_other_weight_of_the_base(rever
     assert after.config["score"] == "general" and after.metrics["shared_epochs"] == base.metrics["epochs"]
     assert [h["score"] for h in after.extra["history"]] == ["additive"] * base.metrics["epochs"] + ["general"]
     assert budget(after.metrics).startswith(f"{base.metrics['epochs']} shared + 1 own epochs")
+    more = train(parse_args(["--data", str(tmp), "--batch", "64", "--runs", str(tmp_path), "--name", "general",
+                             "--score", "general", "--epochs", "2", "--resume"]))  # no --fresh-score needed
+    assert load_checkpoint(more.parent / "last.pt").metrics["shared_epochs"] == base.metrics["epochs"]
 
 
 def test_trained_reverse_model_attends_to_the_mirrored_source_position(reverse_run):

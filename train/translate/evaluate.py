@@ -163,8 +163,9 @@ def write_card(path: Path) -> None:
     """The model card of a shipped checkpoint, and the data attribution next to it."""
     ckpt = translator_checkpoint(path)
     pre, c, m = ckpt.preprocessing, ckpt.config, ckpt.metrics
-    history = "; ".join(f"epoch {h['epoch']}" + (f" ({h['score']})" if "score" in h else "") + f": train loss {h['train_loss']}, val loss {h['val_loss']} "
-                        f"after {h['minutes']} min" for h in ckpt.extra.get("history", []))
+    history = "; ".join(f"epoch {h['epoch']}" + (f" ({h['score']})" if "score" in h else "")
+                        + f": train loss {h['train_loss']}, val loss {h['val_loss']} after {h['minutes']} min"
+                        for h in ckpt.extra.get("history", []))
     if ckpt.kind == "translator":
         what = (f"Seq2seq GRU translator ({pre.get('direction')}), attention score `{c['score']}`, "
                 f"data protocol `{pre.get('protocol')}`. Trained with `python -m train.translate.train`")

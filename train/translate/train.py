@@ -104,8 +104,9 @@ def train(args) -> Path:
     last_path, best_path = run_dir / "last.pt", run_dir / "best.pt"
 
     # start_*: where this run began (non-zero after --init), so --epochs and --minutes count this run only.
+    # shared_epochs: the base's epochs when --fresh-score gave it a new score function (kept across --resume).
     state = {"epoch": 0, "step": 0, "elapsed": 0.0, "best_val": math.inf, "history": [],
-             "start_epoch": 0, "start_elapsed": 0.0}
+             "start_epoch": 0, "start_elapsed": 0.0, "shared_epochs": 0}
     if args.resume and last_path.is_file():
         ckpt = load_checkpoint(last_path, kind="translator")
         src_vocab, tgt_vocab, model = restore(ckpt, device)
@@ -120,8 +121,9 @@ def train(args) -> Path:
         optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
         # Epoch numbers and minutes go on from the initial model's, so the card tells the whole story.
         epochs, elapsed = ckpt.metrics.get("epochs", 0), ckpt.metrics.get("train_minutes", 0) * 60
-        state.update(epoch=epochs, elapsed=elapsed, start_epoch=epochs, start_elapsed=elapsed,
-                     history=[{**h, "score": h.get("score", ckpt.config["score"])} for h in ckpt.extra.get("history", [])])
+        history = [{**h, "score": h.get("score", ckpt.config["score"])} for h in ckpt.extra.get("history", [])]
+        state.update(epoch=epochs, elapsed=elapsed, start_epoch=epochs, start_elapsed=elapsed, history=history,
+                     shared_epochs=epochs if args.fresh_score else 0)
         print(f"initialised from {args.init} ({state['epoch']} epochs, {state['elapsed'] / 60:.1f} min trained)")
     else:
         src_vocab = Vocab.build((s for s, _ in train_pairs), args.min_count)
@@ -166,15 +168,16 @@ def train(args) -> Path:
         state["elapsed"] += time.time() - start
         state["epoch"] += 1
         val = evaluate_loss(model, splits["val"], src_vocab, tgt_vocab, device)
-        state["history"].append({"epoch": state["epoch"], "score": model.config.score, "train_loss": round(loss_sum / max(n, 1), 4),
-                                 "val_loss": round(val, 4), "minutes": round(state["elapsed"] / 60, 2)})
+        state["history"].append({"epoch": state["epoch"], "score": model.config.score,
+                                 "train_loss": round(loss_sum / max(n, 1), 4), "val_loss": round(val, 4),
+                                 "minutes": round(state["elapsed"] / 60, 2)})
         print(f"epoch {state['epoch']}: train loss {loss_sum / max(n, 1):.3f}, val loss {val:.3f}, "
               f"{state['elapsed'] / 60:.1f} min", flush=True)
         metrics = {"val_loss": round(val, 4), "epochs": state["epoch"],
                    "train_minutes": round(state["elapsed"] / 60, 1), "train_pairs": len(train_pairs),
                    "device": str(device), "threads": args.threads}
-        if args.fresh_score:  # epochs of the shared base, before this score function's own
-            metrics["shared_epochs"] = state["start_epoch"]
+        if state["shared_epochs"]:
+            metrics["shared_epochs"] = state["shared_epochs"]
         if val < state["best_val"]:
             state["best_val"] = val
             save_checkpoint(best_path, make_checkpoint(model, src_vocab, tgt_vocab, args, data_desc, metrics,
